@@ -1,0 +1,3 @@
+"""Page routes, declared once."""
+
+WORKFLOWS = "/"

@@ -1,0 +1,1 @@
+"""Alembic migrations; `runtime.store.migrate` runs them."""

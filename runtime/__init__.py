@@ -1,0 +1,1 @@
+"""Trellis runtime: everything that is not UI (graph, nodes, store, config)."""

@@ -1,0 +1,97 @@
+"""The workflow document (DESIGN.md section 2) as pydantic models, and its JSON Schema.
+
+These models check shape only. Everything that needs the node library or the whole graph
+(id syntax, unknown types, params, dangling edges, cycles) is checked by
+`runtime.graph.validate.validate_document`, which reports it against the node it concerns.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT = "trellis.workflow"
+FORMAT_VERSION = 1
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+class _Strict(BaseModel):
+    # extra="forbid" turns a misspelt key into a reported problem instead of silently dropping it;
+    # strict=True keeps "1" from passing as 1, so the stored document is exactly what was checked.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Position(_Strict):
+    """Where a node sits on the canvas, in canvas pixels."""
+
+    x: float = Field(description="Horizontal position of the node's top-left corner.", allow_inf_nan=False)
+    y: float = Field(description="Vertical position of the node's top-left corner.", allow_inf_nan=False)
+
+
+class NodeSpec(_Strict):
+    """One node of the graph: an instance of a node type with the parameters the user set."""
+
+    id: str = Field(
+        description=(
+            "Stable slug, unique in the workflow and used in expressions as `nodes.<id>.output`: "
+            "a lowercase letter, then lowercase letters, digits or underscores (at most 63 characters)."
+        )
+    )
+    type: str = Field(description="Node type id from the node library, e.g. `llm` or `http_request`.")
+    type_version: int = Field(ge=1, description="Version of the node type this node was built with.")
+    title: str = Field("", max_length=200, description="Label shown on the canvas; free to change.")
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Only the parameters the user set; the node type supplies the defaults. Never secrets.",
+    )
+    credentials: dict[str, str] = Field(
+        default_factory=dict,
+        description="Credential slot name -> stored credential id. Holds ids only, never secret values.",
+    )
+    position: Position = Field(description="Where the node sits on the canvas.")
+
+
+class EdgeSpec(_Strict):
+    """A wire from one node's output handle to another node's input handle."""
+
+    id: str = Field(description="Edge id, unique in the workflow.")
+    source: str = Field(description="Id of the node the edge starts at.")
+    source_handle: str = Field("out", description="Output handle of the source node, e.g. `out` or `true`.")
+    target: str = Field(description="Id of the node the edge ends at.")
+    target_handle: str = Field("in", description="Input handle of the target node, e.g. `in` or `tools`.")
+
+
+class WorkflowSettings(_Strict):
+    """Settings that apply to a whole run of the workflow."""
+
+    timeout_s: float = Field(
+        300.0, gt=0, le=86400, description="A run taking longer than this many seconds is stopped."
+    )
+
+
+class WorkflowDocument(_Strict):
+    """A Trellis workflow: the one JSON document the canvas edits, the store keeps and export writes."""
+
+    format: Literal["trellis.workflow"] = Field(description="Always `trellis.workflow`.")
+    format_version: Literal[1] = Field(description="Version of this document format.")
+    name: str = Field(min_length=1, max_length=200, description="Name of the workflow.")
+    description: str = Field("", description="What the workflow does, for people reading the list.")
+    nodes: list[NodeSpec] = Field(description="The nodes of the graph.")
+    edges: list[EdgeSpec] = Field(default_factory=list, description="The wires between nodes.")
+    settings: WorkflowSettings = Field(
+        default_factory=WorkflowSettings, description="Settings for every run of this workflow."
+    )
+
+
+def document_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a workflow document, as committed in `runtime/graph/workflow.schema.json`."""
+    schema = WorkflowDocument.model_json_schema(mode="validation")
+    schema["$schema"] = JSON_SCHEMA_DIALECT
+    schema["title"] = "Trellis workflow document"
+    return schema
+
+
+def dump_document(doc: WorkflowDocument) -> dict[str, Any]:
+    """The canonical JSON-ready form of `doc`; validating it again gives back an equal dump."""
+    return doc.model_dump(mode="json")

@@ -1,0 +1,28 @@
+"""Wait for every node wired into `in`, then combine their outputs into one."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from runtime.nodes.spec import NodeParams, NodeType
+
+
+class Params(NodeParams):
+    mode: Literal["object", "list"] = Field(
+        "object",
+        description="`object`: outputs keyed by source node id. `list`: outputs in the order of the wires.",
+    )
+
+
+NODE = NodeType(
+    type="merge",
+    version=1,
+    title="Merge",
+    category="flow",
+    description=(__doc__ or "").strip(),
+    params=Params,
+    inputs=("in",),
+    outputs=("out",),
+)

@@ -1,0 +1,27 @@
+"""Set the workflow's result: what the run returns and what a `when_finished` webhook answers."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from runtime.nodes.spec import NodeParams, NodeType
+
+
+class Params(NodeParams):
+    value: str = Field(
+        "",
+        description="Expression giving the result; empty means the output of the node wired in.",
+        json_schema_extra={"widget": "code", "language": "jinja"},
+    )
+
+
+NODE = NodeType(
+    type="output",
+    version=1,
+    title="Output",
+    category="flow",
+    description=(__doc__ or "").strip(),
+    params=Params,
+    inputs=("in",),
+    outputs=(),
+)

@@ -1,0 +1,29 @@
+"""Build an object from named values, each given by an expression.
+
+For example the field `answer` with `{{ nodes.summary.output.text }}` outputs
+`{"answer": "..."}`.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from runtime.nodes.spec import NodeParams, NodeType
+
+
+class Params(NodeParams):
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="Output field name -> expression giving its value."
+    )
+
+
+NODE = NodeType(
+    type="set",
+    version=1,
+    title="Set fields",
+    category="data",
+    description=(__doc__ or "").strip(),
+    params=Params,
+    inputs=("in",),
+    outputs=("out",),
+)

@@ -1,0 +1,28 @@
+"""Run another saved workflow as one step and output its result."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from runtime.nodes.spec import NodeParams, NodeType
+
+
+class Params(NodeParams):
+    workflow_id: str = Field(min_length=1, description="Id of the saved workflow to run.")
+    input: str = Field(
+        "",
+        description="Expression giving the other workflow's input; empty passes this node's input on.",
+        json_schema_extra={"widget": "code", "language": "jinja"},
+    )
+
+
+NODE = NodeType(
+    type="sub_workflow",
+    version=1,
+    title="Sub-workflow",
+    category="flow",
+    description=(__doc__ or "").strip(),
+    params=Params,
+    inputs=("in",),
+    outputs=("out",),
+)

@@ -1,0 +1,106 @@
+"""Start the web app (Reflex, one port for pages and API) and say when it is ready."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from runtime.config import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TOOLS_BIN = PROJECT_ROOT / ".tools" / "node_modules" / ".bin"
+LOG_TAIL_LINES = 40
+
+
+class ServeError(RuntimeError):
+    """The web app did not start; the message says why and where the log is."""
+
+
+def reflex_environment(settings: Settings) -> dict[str, str]:
+    """The environment Reflex runs in: the repo's node and bun first on PATH, telemetry off."""
+    env = dict(os.environ)
+    if TOOLS_BIN.is_dir():
+        env["PATH"] = f"{TOOLS_BIN}{os.pathsep}{env.get('PATH', '')}"
+        env["REFLEX_USE_SYSTEM_BUN"] = "1"
+    env["REFLEX_TELEMETRY_ENABLED"] = "false"
+    env["TRELLIS_PORT"] = str(settings.port)
+    return env
+
+
+def reflex_command(port: int) -> list[str]:
+    """The production-mode Reflex command serving pages and API on one port."""
+    return [
+        sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
+        "--frontend-port", str(port), "--backend-port", str(port),
+    ]  # fmt: skip
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Return once `url` answers 200; raise ServeError if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServeError(f"the web server exited with code {process.returncode} before it was ready")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise ServeError(f"the web server was not ready at {url} after {timeout_s:.0f} s")
+
+
+def log_tail(log_path: Path) -> str:
+    """The last lines of the server log, to show next to an error."""
+    if not log_path.exists():
+        return ""
+    lines = log_path.read_text(errors="replace").splitlines()
+    return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+def serve(settings: Settings, say: Callable[[str], None], ready_timeout_s: float = 600.0) -> int:
+    """Run the web app until interrupted; returns the process exit code."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.data_dir / "serve.log"
+    local_url = f"http://localhost:{settings.port}"
+    say(f"Starting Trellis on port {settings.port} (the first start builds the frontend; log: {log_path})")
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            reflex_command(settings.port),
+            cwd=PROJECT_ROOT,
+            env=reflex_environment(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_until_ready(f"{local_url}/", process, ready_timeout_s)
+            say(f"Trellis is ready at {settings.resolved_public_url}  (Ctrl+C stops it)")
+            return process.wait()
+        except ServeError as error:
+            say(f"Trellis did not start: {error}.\nLast lines of {log_path}:\n{log_tail(log_path)}")
+            return 1
+        except KeyboardInterrupt:
+            say("Stopping Trellis…")
+            return 0
+        finally:
+            stop_process_group(process)
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server and every child it started (bun, granian workers)."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -1,0 +1,66 @@
+"""Persistence: SQLModel tables, engine and sessions, migrations and the workflow store functions.
+
+Importing this package registers every table on `SQLModel.metadata`; it opens no connection.
+"""
+
+from runtime.store.accounts import ApiKey, Membership, Role, User, Workspace, ensure_local_workspace
+from runtime.store.audit import AuditEvent
+from runtime.store.columns import new_id, utcnow
+from runtime.store.credentials import Credential
+from runtime.store.engine import get_engine, make_engine, session_scope
+from runtime.store.migrate import current_revision, ensure_database, upgrade_database
+from runtime.store.runs import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger
+from runtime.store.workflows import (
+    InvalidValueError,
+    Webhook,
+    Workflow,
+    WorkflowVersion,
+    create_workflow,
+    delete_workflow,
+    duplicate_workflow,
+    get_version,
+    get_workflow,
+    latest_version,
+    list_versions,
+    list_workflows,
+    rename_workflow,
+    save_version,
+)
+
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "Credential",
+    "InvalidValueError",
+    "Membership",
+    "NodeRun",
+    "NodeRunStatus",
+    "Role",
+    "Run",
+    "RunStatus",
+    "RunTrigger",
+    "User",
+    "Webhook",
+    "Workflow",
+    "WorkflowVersion",
+    "Workspace",
+    "create_workflow",
+    "current_revision",
+    "delete_workflow",
+    "duplicate_workflow",
+    "ensure_database",
+    "ensure_local_workspace",
+    "get_engine",
+    "get_version",
+    "get_workflow",
+    "latest_version",
+    "list_versions",
+    "list_workflows",
+    "make_engine",
+    "new_id",
+    "rename_workflow",
+    "save_version",
+    "session_scope",
+    "upgrade_database",
+    "utcnow",
+]

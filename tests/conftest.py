@@ -1,0 +1,114 @@
+"""Fixtures shared by the whole suite: real PostgreSQL and Redis servers, migrated test databases.
+
+The servers are required, not optional: an unreachable one fails the tests that need it, with the
+URL it tried, instead of silently skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from runtime.store.engine import make_engine
+from runtime.store.migrate import upgrade_database
+
+PG_URL_ENV = "TRELLIS_TEST_PG_URL"
+REDIS_URL_ENV = "TRELLIS_TEST_REDIS_URL"
+
+
+class PgDatabases:
+    """Creates fresh, uniquely named databases on the test PostgreSQL server and drops them."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = sa.make_url(server_url)
+        self.admin = sa.create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        self.created: set[str] = set()
+
+    def __call__(self) -> str:
+        """The URL of a new, empty database."""
+        name = f"trellis_test_{uuid.uuid4().hex[:16]}"
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        self.created.add(name)
+        return self.server_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        """Drop the database at `url`, closing any connection still open to it."""
+        name = sa.make_url(url).database
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.created.discard(str(name))
+
+    def drop_all(self) -> None:
+        """Drop every database this object created and still exists, then release the admin pool."""
+        for name in list(self.created):
+            self.drop(self.server_url.set(database=name).render_as_string(hide_password=False))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """URL of the test PostgreSQL server (`TRELLIS_TEST_PG_URL`); fails when it is unreachable."""
+    url = os.environ.get(PG_URL_ENV, "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except sa.exc.OperationalError as error:
+        pytest.fail(f"PostgreSQL is unreachable at {url} (set {PG_URL_ENV}): {error}", pytrace=False)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def make_pg_database(pg_server_url: str) -> Iterator[PgDatabases]:
+    """Call it for the URL of a fresh empty PostgreSQL database; all are dropped at session end."""
+    databases = PgDatabases(pg_server_url)
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty database migrated to head, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'trellis.db'}"
+        upgrade_database(url)
+        yield url
+        return
+    databases: PgDatabases = request.getfixturevalue("make_pg_database")
+    url = databases()
+    upgrade_database(url)
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def session(db_url: str) -> Iterator[Session]:
+    """A session on the migrated test database; objects stay readable after a commit."""
+    engine = make_engine(db_url)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of the test Redis server (`TRELLIS_TEST_REDIS_URL`); fails when it is unreachable."""
+    url = os.environ.get(REDIS_URL_ENV, "redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        pytest.fail(f"Redis is unreachable at {url} (set {REDIS_URL_ENV}): {error}", pytrace=False)
+    finally:
+        client.close()
+    return url
