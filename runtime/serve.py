@@ -70,6 +70,8 @@ def serve(settings: Settings, say: Callable[[str], None], ready_timeout_s: float
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.data_dir / "serve.log"
     local_url = f"http://localhost:{settings.port}"
+    # A supervisor stops us with SIGTERM: treat it like Ctrl+C so the server's process group goes too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     say(f"Starting Trellis on port {settings.port} (the first start builds the frontend; log: {log_path})")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
