@@ -144,6 +144,9 @@ class WorkflowListState(rx.State):
                 self.import_title = f"{upload.name} was not imported: {len(error.issues)} problem(s)"
                 self.import_problems = [str(issue) for issue in error.issues]
                 return None
+            except WorkflowError as error:
+                self.import_title, self.import_problems = f"{upload.name} was not imported", [str(error)]
+                return None
         self.load()
         return rx.toast.success(f"Imported {len(files)} workflow(s)")
 

@@ -75,7 +75,7 @@ class WorkflowDocument(_Strict):
 
     format: Literal["trellis.workflow"] = Field(description="Always `trellis.workflow`.")
     format_version: Literal[1] = Field(description="Version of this document format.")
-    name: str = Field(min_length=1, max_length=200, description="Name of the workflow.")
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S", description="Name of the workflow (not blank).")
     description: str = Field("", description="What the workflow does, for people reading the list.")
     nodes: list[NodeSpec] = Field(description="The nodes of the graph.")
     edges: list[EdgeSpec] = Field(default_factory=list, description="The wires between nodes.")

@@ -324,3 +324,10 @@ def test_types_are_looked_up_in_the_given_registry():
     with pytest.raises(WorkflowInvalid) as caught:
         validate_document(document([node("start", "manual_trigger")]), registry=Registry([]))
     assert caught.value.issues[0].code == "unknown_type"
+
+
+def test_a_blank_workflow_name_is_refused():
+    raw = chain(node("start", "manual_trigger"))
+    raw["name"] = "   "
+    (issue,) = issues_of(raw)
+    assert (issue.node_id, issue.field, issue.value) == (None, "name", "   ")
