@@ -1,5 +1,6 @@
 # Trellis: `make run` serves the app on http://localhost:3000; `make test` runs lint and the whole suite.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -27,7 +28,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@echo "==> Installing Trellis and its pinned dependencies into $(VENV)"
-	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]' \
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | { grep -v '^WARNING: Location' || true; } \
 		|| $(call fail,pip could not install the dependencies; see the pip output above)
 	@touch $@
 

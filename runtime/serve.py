@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +43,12 @@ def reflex_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def port_in_use(port: int) -> bool:
+    """Whether something already listens on `port` on this machine."""
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
     """Return once `url` answers 200; raise ServeError if the process dies or time runs out."""
     deadline = time.monotonic() + timeout_s
@@ -67,6 +74,12 @@ def log_tail(log_path: Path) -> str:
 
 def serve(settings: Settings, say: Callable[[str], None], ready_timeout_s: float = 600.0) -> int:
     """Run the web app until interrupted; returns the process exit code."""
+    if port_in_use(settings.port):
+        say(
+            f"Port {settings.port} is already in use (another Trellis?). Stop it, or pick another port: "
+            f"TRELLIS_PORT=8080 make run"
+        )
+        return 1
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.data_dir / "serve.log"
     local_url = f"http://localhost:{settings.port}"

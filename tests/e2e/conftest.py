@@ -70,7 +70,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, make_pg_database) -> Iterat
         wait_for_ready_line(process, data_dir / "serve.log")
         yield Server(url=f"http://localhost:{port}", database_url=database_url)
     finally:
-        os.killpg(process.pid, signal.SIGINT)
+        # SIGTERM, not SIGINT: a shell running the suite in the background makes children ignore SIGINT.
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
