@@ -10,6 +10,10 @@ import click
 
 from runtime.config import get_settings
 from runtime.errors import NotFound, WorkflowInvalid
+from runtime.graph.validate import validate_document
+from runtime.serve import serve as run_server
+from runtime.store import ensure_database, ensure_local_workspace, get_engine, session_scope
+from runtime.workflows import export_workflow, import_workflow, parse_upload
 
 EXIT_INVALID = 2
 
@@ -23,9 +27,8 @@ def report_invalid(error: WorkflowInvalid) -> None:
 
 
 def local_workspace_id() -> str:
-    """The workspace CLI commands act in (the zero-setup local one)."""
-    from runtime.store import ensure_local_workspace, get_engine, session_scope
-
+    """The workspace CLI commands act in (the zero-setup local one), migrating the database first."""
+    ensure_database()
     with session_scope(get_engine()) as session:
         return ensure_local_workspace(session).id
 
@@ -39,9 +42,6 @@ def main() -> None:
 @click.option("--port", type=int, envvar="TRELLIS_PORT", help="Port for pages and API (default 3000).")
 def serve(port: int | None) -> None:
     """Migrate the database and serve the web app until Ctrl+C."""
-    from runtime.serve import serve as run_server
-    from runtime.store import ensure_database
-
     settings = get_settings().model_copy(update={"port": port}) if port else get_settings()
     ensure_database()
     sys.exit(run_server(settings, click.echo))
@@ -50,8 +50,6 @@ def serve(port: int | None) -> None:
 @main.command()
 def migrate() -> None:
     """Bring the database schema up to date (creates it and the local workspace if needed)."""
-    from runtime.store import ensure_database
-
     revision = ensure_database()
     click.echo(f"Database is at revision {revision}.")
 
@@ -60,9 +58,6 @@ def migrate() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def validate(file: Path) -> None:
     """Check a workflow document; exit 0 when valid, 2 with every problem listed otherwise."""
-    from runtime.graph.validate import validate_document
-    from runtime.workflows import parse_upload
-
     try:
         document = validate_document(parse_upload(file.read_bytes()))
     except WorkflowInvalid as error:
@@ -74,9 +69,6 @@ def validate(file: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_(file: Path) -> None:
     """Store a workflow document as a new workflow and print its id."""
-    from runtime.store import get_engine, session_scope
-    from runtime.workflows import import_workflow
-
     workspace_id = local_workspace_id()
     try:
         with session_scope(get_engine()) as session:
@@ -90,9 +82,6 @@ def import_(file: Path) -> None:
 @click.argument("workflow_id")
 def export(workflow_id: str) -> None:
     """Print the latest document of a workflow as JSON."""
-    from runtime.store import get_engine, session_scope
-    from runtime.workflows import export_workflow
-
     workspace_id = local_workspace_id()
     try:
         with session_scope(get_engine()) as session:

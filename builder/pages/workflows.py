@@ -125,7 +125,11 @@ def workflow_row(workflow: rx.Var[dict[str, str]]) -> rx.Component:
     """One workflow with its actions."""
     workflow_id, name = workflow["id"], workflow["name"]
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(name, weight="medium"), data_testid="workflow-name"),
+        rx.table.row_header_cell(
+            rx.text(name, weight="medium", data_testid="workflow-name"),
+            rx.text(workflow["description"], color_scheme="gray", size="1", max_width="36em", trim="both"),
+            rx.code(workflow_id, variant="ghost", color_scheme="gray", size="1", title="Workflow id (for the CLI)"),
+        ),
         rx.table.cell(rx.text(workflow["updated"], color_scheme="gray", size="2")),
         rx.table.cell(
             rx.hstack(

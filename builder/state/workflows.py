@@ -47,7 +47,12 @@ class WorkflowListState(rx.State):
         with session_scope(get_engine()) as session:
             rows = list_workflows(session, current_workspace_id())
             self.workflows = [
-                {"id": row.id, "name": row.name, "updated": row.updated_at.strftime("%Y-%m-%d %H:%M UTC")}
+                {
+                    "id": row.id,
+                    "name": row.name,
+                    "description": row.description,
+                    "updated": row.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
+                }
                 for row in rows
             ]
         self.loaded = True
