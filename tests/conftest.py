@@ -1,6 +1,6 @@
-"""Fixtures shared by the whole suite: real PostgreSQL and Redis servers, migrated test databases.
+"""Fixtures shared by the whole suite: a real PostgreSQL server and migrated test databases.
 
-The servers are required, not optional: an unreachable one fails the tests that need it, with the
+The server is required, not optional: when unreachable it fails the tests that need it, with the
 URL it tried, instead of silently skipping them.
 """
 
@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 import sqlalchemy as sa
 from sqlmodel import Session
 
@@ -20,7 +19,6 @@ from runtime.store.engine import make_engine
 from runtime.store.migrate import upgrade_database
 
 PG_URL_ENV = "TRELLIS_TEST_PG_URL"
-REDIS_URL_ENV = "TRELLIS_TEST_REDIS_URL"
 
 
 class PgDatabases:
@@ -98,17 +96,3 @@ def session(db_url: str) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
     engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    """URL of the test Redis server (`TRELLIS_TEST_REDIS_URL`); fails when it is unreachable."""
-    url = os.environ.get(REDIS_URL_ENV, "redis://127.0.0.1:6379/15")
-    client = redis.Redis.from_url(url, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as error:
-        pytest.fail(f"Redis is unreachable at {url} (set {REDIS_URL_ENV}): {error}", pytrace=False)
-    finally:
-        client.close()
-    return url
