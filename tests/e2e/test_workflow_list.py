@@ -42,7 +42,7 @@ def rows(page: Page):  # type: ignore[no-untyped-def]
 
 def open_list(page: Page, server: Server) -> None:
     page.goto(server.url)
-    expect(page.get_by_role("heading", name="Workflows")).to_be_visible()
+    expect(page.get_by_role("heading", name="Workflows", exact=True)).to_be_visible()
 
 
 def test_empty_state_then_create_rename_duplicate_delete(page: Page, server: Server, db: Session) -> None:
