@@ -46,3 +46,11 @@ class WorkflowInvalid(WorkflowError):
 
 class NotFound(WorkflowError):
     """A record does not exist in the caller's workspace."""
+
+
+class NodeError(WorkflowError):
+    """A node failed; `retryable` says whether trying the same node again may succeed."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        self.retryable = retryable
+        super().__init__(message)

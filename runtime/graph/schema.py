@@ -29,6 +29,18 @@ class Position(_Strict):
     y: float = Field(description="Vertical position of the node's top-left corner.", allow_inf_nan=False)
 
 
+class NodeSettings(_Strict):
+    """How the engine runs one node: retries on retryable failures, and a time limit per attempt."""
+
+    retry_attempts: int = Field(1, ge=1, le=10, description="Attempts in all; 1 means no retry.")
+    retry_backoff_s: float = Field(
+        1.0, ge=0, le=300, description="Wait before the first retry; doubles on each later one."
+    )
+    timeout_s: float | None = Field(
+        None, gt=0, le=86400, description="Stop an attempt after this many seconds; empty means no limit."
+    )
+
+
 class NodeSpec(_Strict):
     """One node of the graph: an instance of a node type with the parameters the user set."""
 
@@ -50,6 +62,7 @@ class NodeSpec(_Strict):
         description="Credential slot name -> stored credential id. Holds ids only, never secret values.",
     )
     position: Position = Field(description="Where the node sits on the canvas.")
+    settings: NodeSettings = Field(default_factory=NodeSettings, description="Retry and timeout policy for this node.")
 
 
 class EdgeSpec(_Strict):

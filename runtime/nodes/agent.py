@@ -6,8 +6,11 @@ tool the model may call. Needs an `openai` credential.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
 
@@ -28,6 +31,10 @@ class Params(NodeParams):
     )
 
 
+async def run(params: Params, ctx: NodeContext) -> Any:
+    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+
+
 NODE = NodeType(
     type="agent",
     version=1,
@@ -37,5 +44,6 @@ NODE = NodeType(
     params=Params,
     inputs=("in", "tools"),
     outputs=("out",),
+    run=run,
     credentials=("openai",),
 )

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
 
@@ -28,6 +29,10 @@ class Params(NodeParams):
     timeout_s: float = Field(30.0, gt=0, le=300, description="Give up after this many seconds.")
 
 
+async def run(params: Params, ctx: NodeContext) -> Any:
+    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+
+
 NODE = NodeType(
     type="http_request",
     version=1,
@@ -37,4 +42,5 @@ NODE = NodeType(
     params=Params,
     inputs=("in",),
     outputs=("out",),
+    run=run,
 )

@@ -6,8 +6,11 @@ Needs an `openai` credential (any server speaking the OpenAI protocol).
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
 
@@ -30,6 +33,10 @@ class Params(NodeParams):
     json_mode: bool = Field(False, description="Ask the model to answer with a JSON object, parsed as output.")
 
 
+async def run(params: Params, ctx: NodeContext) -> Any:
+    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+
+
 NODE = NodeType(
     type="llm",
     version=1,
@@ -39,5 +46,6 @@ NODE = NodeType(
     params=Params,
     inputs=("in",),
     outputs=("out",),
+    run=run,
     credentials=("openai",),
 )

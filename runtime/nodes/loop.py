@@ -6,8 +6,11 @@ what each item's branch produced. Inside the branch, `loop.item` and `loop.index
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
 
@@ -19,6 +22,10 @@ class Params(NodeParams):
     )
 
 
+async def run(params: Params, ctx: NodeContext) -> Any:
+    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+
+
 NODE = NodeType(
     type="loop",
     version=1,
@@ -28,5 +35,6 @@ NODE = NodeType(
     params=Params,
     inputs=("in", "back"),
     outputs=("item", "done"),
+    run=run,
     may_loop=True,
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
 
@@ -21,6 +22,10 @@ class Params(NodeParams):
     )
 
 
+async def run(params: Params, ctx: NodeContext) -> Any:
+    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+
+
 NODE = NodeType(
     type="manual_trigger",
     version=1,
@@ -30,5 +35,6 @@ NODE = NodeType(
     params=Params,
     inputs=(),
     outputs=("out",),
+    run=run,
     is_trigger=True,
 )

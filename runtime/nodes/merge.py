@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
 
@@ -14,6 +15,10 @@ class Params(NodeParams):
         "object",
         description="`object`: outputs keyed by source node id. `list`: outputs in the order of the wires.",
     )
+
+
+async def run(params: Params, ctx: NodeContext) -> Any:
+    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
 
 
 NODE = NodeType(
@@ -25,4 +30,5 @@ NODE = NodeType(
     params=Params,
     inputs=("in",),
     outputs=("out",),
+    run=run,
 )

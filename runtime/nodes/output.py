@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
 
@@ -15,6 +18,10 @@ class Params(NodeParams):
     )
 
 
+async def run(params: Params, ctx: NodeContext) -> Any:
+    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+
+
 NODE = NodeType(
     type="output",
     version=1,
@@ -24,4 +31,5 @@ NODE = NodeType(
     params=Params,
     inputs=("in",),
     outputs=(),
+    run=run,
 )

@@ -6,8 +6,11 @@ For example the field `answer` with `{{ nodes.summary.output.text }}` outputs
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
 
@@ -15,6 +18,10 @@ class Params(NodeParams):
     fields: dict[str, str] = Field(
         default_factory=dict, description="Output field name -> expression giving its value."
     )
+
+
+async def run(params: Params, ctx: NodeContext) -> Any:
+    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
 
 
 NODE = NodeType(
@@ -26,4 +33,5 @@ NODE = NodeType(
     params=Params,
     inputs=("in",),
     outputs=("out",),
+    run=run,
 )

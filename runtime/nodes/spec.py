@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+if TYPE_CHECKING:
+    from runtime.nodes.context import NodeContext
+
 HANDLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+RunFn = Callable[[Any, "NodeContext"], Awaitable[Any]]
+"""`async def run(params: Params, ctx: NodeContext) -> output`: the output must be JSON-ready.
+
+A node that chooses which output handles fire (if, switch) returns a `Routed`; otherwise every
+output handle fires. Nodes raise `NodeError(retryable=...)` and never turn errors into output.
+"""
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A node's output plus the output handles it fires; the branches on other handles are skipped."""
+
+    output: Any
+    handles: tuple[str, ...]
 
 
 class NodeParams(BaseModel):
@@ -34,6 +52,7 @@ class NodeType:
     params: type[BaseModel]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    run: RunFn
     is_trigger: bool = False
     single_per_workflow: bool = False
     may_loop: bool = False

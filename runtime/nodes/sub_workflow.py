@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
 
@@ -16,6 +19,10 @@ class Params(NodeParams):
     )
 
 
+async def run(params: Params, ctx: NodeContext) -> Any:
+    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+
+
 NODE = NodeType(
     type="sub_workflow",
     version=1,
@@ -25,4 +32,5 @@ NODE = NodeType(
     params=Params,
     inputs=("in",),
     outputs=("out",),
+    run=run,
 )

@@ -5,8 +5,11 @@ Each case you add becomes an output handle named after it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, field_validator
 
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import HANDLE_PATTERN, NodeParams, NodeType
 
 DEFAULT_HANDLE = "default"
@@ -46,6 +49,10 @@ def output_handles(params: Params) -> tuple[str, ...]:
     return (*(case.name for case in params.cases), DEFAULT_HANDLE)
 
 
+async def run(params: Params, ctx: NodeContext) -> Any:
+    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+
+
 NODE = NodeType(
     type="switch",
     version=1,
@@ -55,5 +62,6 @@ NODE = NodeType(
     params=Params,
     inputs=("in",),
     outputs=(DEFAULT_HANDLE,),
+    run=run,
     dynamic_outputs=output_handles,
 )

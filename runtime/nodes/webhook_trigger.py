@@ -7,10 +7,11 @@ workflow's output, or receives the run's events as a stream.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
 MIB = 1024 * 1024
@@ -45,6 +46,10 @@ class Params(NodeParams):
     )
 
 
+async def run(params: Params, ctx: NodeContext) -> Any:
+    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+
+
 NODE = NodeType(
     type="webhook_trigger",
     version=1,
@@ -54,6 +59,7 @@ NODE = NodeType(
     params=Params,
     inputs=(),
     outputs=("out",),
+    run=run,
     is_trigger=True,
     single_per_workflow=True,
     credentials=("webhook",),
