@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -9,10 +10,21 @@ from pathlib import Path
 import click
 
 from runtime.config import get_settings
+from runtime.engine import compile_workflow
 from runtime.errors import NotFound, WorkflowInvalid
+from runtime.executor.dispatch import trigger_payload
+from runtime.executor.ephemeral import execute_document
 from runtime.graph.validate import validate_document
+from runtime.secrets import encrypt_fields
 from runtime.serve import serve as run_server
-from runtime.store import ensure_database, ensure_local_workspace, get_engine, session_scope
+from runtime.store import (
+    RunStatus,
+    create_credential,
+    ensure_database,
+    ensure_local_workspace,
+    get_engine,
+    session_scope,
+)
 from runtime.workflows import export_workflow, import_workflow, parse_upload
 
 EXIT_INVALID = 2
@@ -89,3 +101,68 @@ def export(workflow_id: str) -> None:
     except NotFound as error:
         raise click.ClickException(str(error)) from error
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@main.command(name="exec")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--input", "input_json", default="{}", show_default=True, help="JSON the trigger gets as its body.")
+def exec_(file: Path, input_json: str) -> None:
+    """Run a document without saving it: every event as a JSON line, then the output.
+
+    Exit 0 when the run succeeded, 1 when it failed, 2 when the document is invalid.
+    """
+    try:
+        body = json.loads(input_json)
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(f"not valid JSON ({error})", param_hint="--input") from None
+    try:
+        compiled = compile_workflow(validate_document(parse_upload(file.read_bytes())))
+    except WorkflowInvalid as error:
+        report_invalid(error)
+    workspace_id = local_workspace_id()
+
+    def print_event(event: dict[str, object]) -> None:
+        click.echo(json.dumps(event, ensure_ascii=False, default=str))
+
+    status, output, error = asyncio.run(
+        execute_document(compiled, trigger_payload(body), get_settings(), workspace_id, print_event)
+    )
+    click.echo(json.dumps({"status": status.value, "output": output, "error": error}, ensure_ascii=False, default=str))
+    sys.exit(0 if status is RunStatus.SUCCEEDED else 1)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--name", default=None, help="Worker name shown in RQ (default: generated).")
+def worker(burst: bool, name: str | None) -> None:
+    """Take runs from the Redis queue (TRELLIS_REDIS_URL) and execute them."""
+    from runtime.worker import work  # imports the whole engine before forking; only workers need that
+
+    ensure_database()
+    work(burst=burst, name=name)
+
+
+@main.group()
+def credential() -> None:
+    """Stored credentials (encrypted at rest; nodes name them by id)."""
+
+
+@credential.command(name="add")
+@click.argument("name")
+@click.option("--type", "kind", required=True, help="Credential type, e.g. openai.")
+def credential_add(name: str, kind: str) -> None:
+    """Store a credential whose fields are read as a JSON object from stdin; prints its id.
+
+    Example: echo '{"api_key": "sk-...", "base_url": "http://127.0.0.1:8080/v1"}' \\
+    | trellis credential add demo --type openai
+    """
+    try:
+        fields = json.loads(click.get_text_stream("stdin").read())
+    except json.JSONDecodeError as error:
+        raise click.ClickException(f"stdin is not a JSON object of credential fields ({error})") from None
+    if not isinstance(fields, dict):
+        raise click.ClickException('stdin must hold a JSON object, e.g. {"api_key": "..."}')
+    workspace_id = local_workspace_id()
+    with session_scope(get_engine()) as session:
+        credential_id = create_credential(session, workspace_id, name, kind, encrypt_fields(fields)).id
+    click.echo(credential_id)

@@ -6,12 +6,19 @@ administrator allows them. URL, headers, query values and body may contain expre
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any, Literal
 
+import httpx
 from pydantic import Field
 
+from runtime.egress import TOTAL_TIMEOUT, EgressBlocked, display_url, read_limited
+from runtime.errors import NodeError, WorkflowError
 from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
+
+EXCERPT_CHARS = 200
 
 
 class Params(NodeParams):
@@ -29,8 +36,116 @@ class Params(NodeParams):
     timeout_s: float = Field(30.0, gt=0, le=300, description="Give up after this many seconds.")
 
 
-async def run(params: Params, ctx: NodeContext) -> Any:
-    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+async def run(params: Params, ctx: NodeContext) -> dict[str, Any]:
+    """Send the request; returns `{"status", "headers", "body"}`, the body parsed when it is JSON.
+
+    Raises `NodeError`: retryable for 5xx, 429, timeouts and connection failures; not retryable
+    for other 4xx answers, refused destinations and bad expressions.
+    """
+    parts = _rendered_parts(params, ctx)
+    where = f"Node {ctx.node_id!r}: {params.method} {_shown(parts['url'])}"
+    try:
+        async with asyncio.timeout(params.timeout_s):
+            response, content = await _exchange(params, ctx, parts)
+    except EgressBlocked as exc:
+        raise NodeError(f"Node {ctx.node_id!r}: {exc}") from exc
+    except (TimeoutError, httpx.TimeoutException):
+        raise NodeError(f"{where} got no complete answer within {params.timeout_s:g} s.", retryable=True) from None
+    except httpx.TransportError as exc:
+        raise NodeError(f"{where} failed: {_reason(exc)}.", retryable=True) from exc
+    except httpx.RequestError as exc:
+        raise NodeError(f"{where} failed: {_reason(exc)}.") from exc
+    text = content.decode(response.encoding or "utf-8", errors="replace")
+    status = response.status_code
+    if status >= 400:
+        excerpt = " ".join(text.split())[:EXCERPT_CHARS] or "(empty body)"
+        raise NodeError(f"{where} answered {status}: {excerpt}", retryable=status >= 500 or status == 429)
+    return {"status": status, "headers": dict(response.headers.items()), "body": _parsed(response, text)}
+
+
+async def _exchange(params: Params, ctx: NodeContext, parts: dict[str, Any]) -> tuple[httpx.Response, bytes]:
+    """The closed response and its body, read within the size limit."""
+    settings = ctx.services.settings
+    client = ctx.services.http
+    request = client.build_request(
+        params.method,
+        parts["url"],
+        headers=parts["headers"],
+        params=parts["query"],
+        timeout=httpx.Timeout(params.timeout_s, connect=min(settings.egress_connect_timeout_s, params.timeout_s)),
+        extensions={TOTAL_TIMEOUT: params.timeout_s},
+        **_body_argument(parts["body"]),
+    )
+    response = await client.send(request, stream=True)
+    try:
+        content = await read_limited(response, settings.egress_max_body_bytes)
+    finally:
+        await response.aclose()
+    return response, content
+
+
+def _rendered_parts(params: Params, ctx: NodeContext) -> dict[str, Any]:
+    """URL, headers, query and body with their expressions rendered; the idempotency key added."""
+    headers = {name: _render(ctx, f"headers.{name}", value) for name, value in params.headers.items()}
+    if not any(name.lower() == "idempotency-key" for name in headers):
+        headers["Idempotency-Key"] = ctx.idempotency_key
+    return {
+        "url": _render(ctx, "url", params.url).strip(),
+        "headers": headers,
+        "query": {name: _render(ctx, f"query.{name}", value) for name, value in params.query.items()},
+        "body": _render_body(ctx, "body", params.body),
+    }
+
+
+def _render(ctx: NodeContext, field: str, text: str) -> str:
+    try:
+        return ctx.render(text)
+    except WorkflowError as exc:
+        raise NodeError(f"Node {ctx.node_id!r}, {field} = {text!r}: {exc}") from exc
+
+
+def _render_body(ctx: NodeContext, field: str, value: Any) -> Any:
+    """`value` with every string evaluated, so `{{ input }}` sends the input itself as JSON."""
+    if isinstance(value, str):
+        try:
+            return ctx.evaluate(value)
+        except WorkflowError as exc:
+            raise NodeError(f"Node {ctx.node_id!r}, {field} = {value!r}: {exc}") from exc
+    if isinstance(value, dict):
+        return {key: _render_body(ctx, f"{field}.{key}", item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render_body(ctx, f"{field}[{index}]", item) for index, item in enumerate(value)]
+    return value
+
+
+def _body_argument(body: Any) -> dict[str, Any]:
+    if body is None or body == "":
+        return {}
+    if isinstance(body, str):
+        return {"content": body.encode()}
+    return {"json": body}
+
+
+def _parsed(response: httpx.Response, text: str) -> Any:
+    """JSON when the response says so and parses; otherwise the text."""
+    media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        try:
+            return json.loads(text) if text.strip() else None
+        except ValueError:
+            return text
+    return text
+
+
+def _shown(url: str) -> str:
+    try:
+        return display_url(httpx.URL(url))
+    except httpx.InvalidURL:
+        return repr(url)
+
+
+def _reason(exc: httpx.RequestError) -> str:
+    return str(exc) or type(exc).__name__
 
 
 NODE = NodeType(

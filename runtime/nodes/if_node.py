@@ -6,8 +6,10 @@ from typing import Any
 
 from pydantic import Field
 
+from runtime.errors import NodeError
+from runtime.expressions import ExpressionError
 from runtime.nodes.context import NodeContext
-from runtime.nodes.spec import NodeParams, NodeType
+from runtime.nodes.spec import NodeParams, NodeType, Routed
 
 
 class Params(NodeParams):
@@ -18,8 +20,24 @@ class Params(NodeParams):
     )
 
 
-async def run(params: Params, ctx: NodeContext) -> Any:
-    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+FALSE_TEXTS = frozenset({"false", "0", "", "no", "none"})
+"""Texts that count as false (compared lowercased and stripped), e.g. a rendered `False`."""
+
+
+async def run(params: Params, ctx: NodeContext) -> Routed:
+    """The input, unchanged, routed to `true` or `false` by the condition's truthiness."""
+    try:
+        value = ctx.evaluate(params.condition)
+    except ExpressionError as error:
+        raise NodeError(f"node {ctx.node_id!r}, param 'condition': {error}") from error
+    return Routed(output=ctx.input, handles=("true",) if is_true(value) else ("false",))
+
+
+def is_true(value: Any) -> bool:
+    """Python truthiness, except that texts such as "false", "0", "no" and "none" are false."""
+    if isinstance(value, str):
+        return value.strip().lower() not in FALSE_TEXTS
+    return bool(value)
 
 
 NODE = NodeType(

@@ -1,7 +1,8 @@
 """Run the branch wired to `item` once per element of a list, then continue from `done`.
 
 Wire the end of the per-item branch back into the `back` input; `done` outputs the list of
-what each item's branch produced. Inside the branch, `loop.item` and `loop.index` are in scope.
+what each item's branch produced (an item whose branch does not reach `back` adds nothing).
+Inside the branch, `loop.item` and `loop.index` are in scope.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
+from runtime.errors import NodeError
 from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
@@ -22,8 +24,28 @@ class Params(NodeParams):
     )
 
 
-async def run(params: Params, ctx: NodeContext) -> Any:
-    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+async def run(params: Params, ctx: NodeContext) -> list[Any]:
+    """The items to go through; the engine then runs the branch wired to `item` once per item, in
+    order, and the node's output is what `back` got for each of them."""
+    items = ctx.evaluate(params.items)
+    if isinstance(items, tuple):
+        items = list(items)
+    if not isinstance(items, list):
+        raise NodeError(
+            f"Loop {ctx.node_id!r}: items must give a list, but {params.items!r} gave {_kind(items)}"
+            f" ({_preview(items)})."
+        )
+    return items
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", str: "a text", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), f"a {type(value).__name__}")
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 NODE = NodeType(

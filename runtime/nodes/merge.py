@@ -18,7 +18,13 @@ class Params(NodeParams):
 
 
 async def run(params: Params, ctx: NodeContext) -> Any:
-    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+    """The outputs of the wired nodes that ran: by source node id (`object`) or in wire order (`list`).
+
+    Branches that were skipped are simply absent.
+    """
+    if params.mode == "list":
+        return list(ctx.inputs.values())
+    return dict(ctx.inputs)
 
 
 NODE = NodeType(

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
+from runtime.errors import NodeError
+from runtime.expressions import ExpressionError
 from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
@@ -19,7 +21,13 @@ class Params(NodeParams):
 
 
 async def run(params: Params, ctx: NodeContext) -> Any:
-    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+    """The workflow's result: the value expression's native value, or the input when it is empty."""
+    if not params.value.strip():
+        return ctx.input
+    try:
+        return ctx.evaluate(params.value)
+    except ExpressionError as error:
+        raise NodeError(f"node {ctx.node_id!r}, param 'value': {error}") from error
 
 
 NODE = NodeType(

@@ -20,7 +20,9 @@ class Params(NodeParams):
 
 
 async def run(params: Params, ctx: NodeContext) -> Any:
-    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+    """The other workflow's output, run on `input` (or on this node's input when it is empty)."""
+    data = ctx.evaluate(params.input) if params.input else ctx.input
+    return await ctx.services.run_workflow(params.workflow_id, data)
 
 
 NODE = NodeType(

@@ -5,12 +5,15 @@ Each case you add becomes an output handle named after it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import Field, field_validator
 
+from runtime.errors import NodeError
+from runtime.expressions import ExpressionError
 from runtime.nodes.context import NodeContext
-from runtime.nodes.spec import HANDLE_PATTERN, NodeParams, NodeType
+from runtime.nodes.spec import HANDLE_PATTERN, NodeParams, NodeType, Routed
 
 DEFAULT_HANDLE = "default"
 
@@ -49,8 +52,31 @@ def output_handles(params: Params) -> tuple[str, ...]:
     return (*(case.name for case in params.cases), DEFAULT_HANDLE)
 
 
-async def run(params: Params, ctx: NodeContext) -> Any:
-    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+async def run(params: Params, ctx: NodeContext) -> Routed:
+    """The input, unchanged, routed to the first case whose `equals` matches the value, else `default`."""
+    try:
+        value = ctx.evaluate(params.value)
+    except ExpressionError as error:
+        raise NodeError(f"node {ctx.node_id!r}, param 'value': {error}") from error
+    for case in params.cases:
+        if matches(value, case.equals):
+            return Routed(output=ctx.input, handles=(case.name,))
+    return Routed(output=ctx.input, handles=(DEFAULT_HANDLE,))
+
+
+def matches(value: Any, expected: Any) -> bool:
+    """Equal as values or as texts, so `"1"` matches `1` and `"true"` matches `true`.
+
+    A boolean never equals a number (`true` does not match `1`), unlike in Python.
+    """
+    if isinstance(value, bool) == isinstance(expected, bool) and value == expected:
+        return True
+    return _as_text(value) == _as_text(expected)
+
+
+def _as_text(value: Any) -> str:
+    # JSON spelling for true/false/null, so texts rendered from JSON data compare as users expect.
+    return json.dumps(value) if value is None or isinstance(value, bool) else str(value)
 
 
 NODE = NodeType(

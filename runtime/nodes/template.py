@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
+from runtime.errors import NodeError
+from runtime.expressions import ExpressionError
 from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
@@ -19,7 +21,11 @@ class Params(NodeParams):
 
 
 async def run(params: Params, ctx: NodeContext) -> Any:
-    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+    """The rendered text, always a string."""
+    try:
+        return ctx.render(params.template)
+    except ExpressionError as error:
+        raise NodeError(f"node {ctx.node_id!r}, param 'template': {error}") from error
 
 
 NODE = NodeType(

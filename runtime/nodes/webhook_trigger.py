@@ -47,7 +47,12 @@ class Params(NodeParams):
 
 
 async def run(params: Params, ctx: NodeContext) -> Any:
-    raise NotImplementedError  # TODO(runtime issue): replaced by the real run
+    """`{"body", "headers", "query"}` of the request that started the run."""
+    return {
+        "body": ctx.trigger.get("body"),
+        "headers": ctx.trigger.get("headers", {}),
+        "query": ctx.trigger.get("query", {}),
+    }
 
 
 NODE = NodeType(

@@ -6,7 +6,7 @@ Importing this package registers every table on `SQLModel.metadata`; it opens no
 from runtime.store.accounts import ApiKey, Membership, Role, User, Workspace, ensure_local_workspace
 from runtime.store.audit import AuditEvent
 from runtime.store.columns import new_id, utcnow
-from runtime.store.credentials import Credential
+from runtime.store.credentials import Credential, create_credential, get_credential
 from runtime.store.engine import get_engine, make_engine, session_scope
 from runtime.store.migrate import current_revision, ensure_database, upgrade_database
 from runtime.store.runs import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger
@@ -31,6 +31,8 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Credential",
+    "create_credential",
+    "get_credential",
     "InvalidValueError",
     "Membership",
     "NodeRun",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
+from runtime.errors import NotFound
 from runtime.store.columns import id_field, ref_field, utcnow
 
 
@@ -21,3 +22,21 @@ class Credential(SQLModel, table=True):
     ciphertext: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+def create_credential(session: Session, workspace_id: str, name: str, type: str, ciphertext: str) -> Credential:
+    """Store an already-encrypted credential in the workspace."""
+    credential = Credential(workspace_id=workspace_id, name=name, type=type, ciphertext=ciphertext)
+    session.add(credential)
+    session.flush()
+    return credential
+
+
+def get_credential(session: Session, workspace_id: str, credential_id: str) -> Credential:
+    """The credential with this id in the workspace, or NotFound."""
+    credential = session.exec(
+        select(Credential).where(Credential.workspace_id == workspace_id, Credential.id == credential_id)
+    ).first()
+    if credential is None:
+        raise NotFound(f"Credential {credential_id!r} not found")
+    return credential

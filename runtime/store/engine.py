@@ -59,3 +59,13 @@ def session_scope(engine: sa.Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def reset_engine_after_fork() -> None:
+    """In a forked child, forget the parent's pooled connections without closing them.
+
+    Sharing a connection across a fork mixes both processes' queries on one server backend
+    (runtime-facts.md §6); `dispose(close=False)` is SQLAlchemy's recipe for this.
+    """
+    if get_engine.cache_info().currsize:
+        get_engine().dispose(close=False)

@@ -25,6 +25,10 @@ class _Params(NodeParams):
     pass
 
 
+async def _run(params: _Params, ctx) -> None:
+    return None
+
+
 def _declare(type: str = "thing", version: int = 1, **fields) -> NodeType:
     defaults = {
         "title": "Thing",
@@ -33,6 +37,7 @@ def _declare(type: str = "thing", version: int = 1, **fields) -> NodeType:
         "params": _Params,
         "inputs": ("in",),
         "outputs": ("out",),
+        "run": _run,
     }
     return NodeType(type=type, version=version, **(defaults | fields))
 

@@ -1,0 +1,104 @@
+"""Starting runs: store the run, then hand its id to RQ workers or to the in-process executor."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from sqlmodel import Session
+
+from runtime.config import Settings
+from runtime.errors import NotFound
+from runtime.executor.cancel import request_cancel
+from runtime.executor.execute import execute_run
+from runtime.graph.schema import WorkflowDocument
+from runtime.store import Run, RunStatus, RunTrigger, get_engine, get_workflow, latest_version, session_scope, utcnow
+
+QUEUE_NAME = "trellis"
+JOB_MARGIN_S = 60
+RESULT_TTL_S = 24 * 3600
+
+
+def trigger_payload(body: Any, headers: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict:
+    """What a run stores as its input and expressions see as `trigger`."""
+    return {"body": body, "headers": headers or {}, "query": query or {}}
+
+
+def create_run(session: Session, workspace_id: str, workflow_id: str, trigger: dict[str, Any], kind: RunTrigger) -> Run:
+    """A queued run of the workflow's latest version (stored, not yet started)."""
+    get_workflow(session, workspace_id, workflow_id)
+    version = latest_version(session, workspace_id, workflow_id)
+    run = Run(
+        workspace_id=workspace_id, workflow_id=workflow_id, workflow_version_id=version.id, trigger=kind,
+        input=trigger,
+    )  # fmt: skip
+    session.add(run)
+    session.flush()
+    return run
+
+
+def start_run(
+    settings: Settings, workspace_id: str, workflow_id: str, trigger: dict[str, Any], kind: RunTrigger
+) -> tuple[str, Future[Any] | None]:
+    """Store a queued run of the workflow and start it; returns its id (and the in-process future)."""
+    with session_scope(get_engine()) as session:
+        run = create_run(session, workspace_id, workflow_id, trigger, kind)
+        version_document = latest_version(session, workspace_id, workflow_id).document
+    timeout_s = WorkflowDocument.model_validate(version_document).settings.timeout_s
+    return run.id, dispatch(settings, run, timeout_s)
+
+
+def dispatch(settings: Settings, run: Run, timeout_s: float) -> Future[Any] | None:
+    """Start a stored, committed run: an RQ job carrying only its id, or the in-process executor."""
+    if settings.redis_url:
+        with Redis.from_url(settings.redis_url) as connection:
+            Queue(QUEUE_NAME, connection=connection).enqueue(
+                "runtime.worker.run_job", run.id, job_id=run.id, job_timeout=int(timeout_s) + JOB_MARGIN_S,
+                result_ttl=RESULT_TTL_S, failure_ttl=RESULT_TTL_S,
+            )  # fmt: skip
+        return None
+    return in_process_executor().submit(run.id)
+
+
+def cancel_run(session: Session, settings: Settings, workspace_id: str, run_id: str) -> Run:
+    """Cancel a run: a queued one ends at once, a running one is stopped at its current node."""
+    run = session.get(Run, run_id)
+    if run is None or run.workspace_id != workspace_id:
+        raise NotFound(f"Run {run_id!r} not found")
+    if run.status is RunStatus.QUEUED:
+        run.status, run.finished_at = RunStatus.CANCELLED, utcnow()
+        run.error = {"node_id": None, "message": "The run was cancelled before it started."}
+        session.add(run)
+    elif run.status is RunStatus.RUNNING:
+        request_cancel(settings, run_id)
+    return run
+
+
+class InProcessExecutor:
+    """Runs runs on one background event loop in this process (the zero-setup mode, no Redis)."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="trellis-executor", daemon=True)
+        self._thread.start()
+
+    def submit(self, run_id: str) -> Future[Any]:
+        """Start `run_id` now; the future resolves to its final status."""
+        return asyncio.run_coroutine_threadsafe(execute_run(run_id), self._loop)
+
+
+_executor: InProcessExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def in_process_executor() -> InProcessExecutor:
+    """The process-wide in-process executor, started on first use."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = InProcessExecutor()
+        return _executor

@@ -1,0 +1,43 @@
+"""`trellis worker`: RQ workers that take run ids from Redis and execute them.
+
+The forking RQ worker re-imports in every work horse whatever its parent did not import, which
+costs ~0.6 s per job (runtime-facts.md §4.2); importing the engine here, in the parent, is what
+`PreloadWorker` is for. No client, connection or event loop is created before the fork.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import langgraph.graph  # noqa: F401  (preloaded before forking)
+import openai  # noqa: F401  (preloaded before forking)
+from redis import Redis
+from rq import Queue, Worker
+
+import runtime.engine  # noqa: F401  (preloaded before forking)
+from runtime.config import Settings, get_settings
+from runtime.executor.dispatch import QUEUE_NAME
+from runtime.executor.execute import execute_run
+from runtime.store.engine import reset_engine_after_fork
+
+
+class PreloadWorker(Worker):
+    """RQ's forking worker, with Trellis's heavy modules imported once in the parent."""
+
+
+def run_job(run_id: str) -> str:
+    """The RQ job: execute one run in a fresh event loop; returns its final status."""
+    status = asyncio.run(execute_run(run_id))
+    return status.value if status is not None else "skipped"
+
+
+def work(settings: Settings | None = None, *, burst: bool = False, name: str | None = None) -> None:
+    """Take runs from the queue until stopped (or, with `burst`, until the queue is empty)."""
+    settings = settings or get_settings()
+    if not settings.redis_url:
+        raise SystemExit("trellis worker needs TRELLIS_REDIS_URL (without it runs execute in the web process).")
+    os.register_at_fork(after_in_child=reset_engine_after_fork)
+    connection = Redis.from_url(settings.redis_url)
+    worker = PreloadWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, name=name)
+    worker.work(burst=burst, with_scheduler=False)

@@ -1,0 +1,134 @@
+"""Queue mode: runs enqueued as RQ jobs carrying only the run id, executed by two `trellis worker`s."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from rq.job import Job
+
+from runtime.config import get_settings
+from runtime.events import open_event_stream
+from runtime.executor.dispatch import start_run, trigger_payload
+from runtime.store import Run, RunStatus, RunTrigger, get_engine, session_scope
+from tests.runtime.executor.conftest import SlowServer, reset_caches, store_workflow
+from tests.runtime.executor.test_in_process import document
+
+REDIS_URL = os.environ.get("TRELLIS_TEST_QUEUE_REDIS_URL", "redis://127.0.0.1:6379/14")
+TRELLIS = str(Path(sys.executable).with_name("trellis"))
+RUNS = 8
+
+
+@pytest.fixture
+def queue_mode(
+    make_pg_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
+    """A PostgreSQL database and an empty Redis database, configured through the environment."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError as error:
+        pytest.fail(f"Redis is unreachable at {REDIS_URL}: {error}", pytrace=False)
+    server = SlowServer(delay_s=0.3)
+    port = server.url.split(":")[2].split("/")[0]
+    env = {
+        "TRELLIS_DATABASE_URL": make_pg_database(), "TRELLIS_REDIS_URL": REDIS_URL,
+        "TRELLIS_DATA_DIR": str(tmp_path / "data"), "TRELLIS_SSRF_ALLOWED_CIDRS": "127.0.0.1/32",
+        "TRELLIS_EGRESS_ALLOWED_PORTS": f"80,443,{port}",
+    }  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reset_caches()
+    from runtime.store import ensure_database
+
+    ensure_database()
+    yield server.url, env
+    server.close()
+    client.flushdb()
+    client.close()
+    reset_caches()
+
+
+def start_workers(env: dict[str, str], count: int) -> list[subprocess.Popen[bytes]]:
+    """`trellis worker` processes, each in its own process group."""
+    return [
+        subprocess.Popen(
+            [TRELLIS, "worker", "--name", f"test-worker-{i}"], env={**os.environ, **env}, start_new_session=True
+        )  # fmt: skip
+        for i in range(count)
+    ]
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        os.killpg(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+
+
+def wait_until_finished(run_ids: list[str], timeout_s: float) -> dict[str, RunStatus]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with session_scope(get_engine()) as session:
+            statuses = {run_id: session.get(Run, run_id).status for run_id in run_ids}  # type: ignore[union-attr]
+        if all(s not in (RunStatus.QUEUED, RunStatus.RUNNING) for s in statuses.values()):
+            return statuses
+        if time.monotonic() > deadline:
+            pytest.fail(f"runs still unfinished after {timeout_s} s: {statuses}")
+        time.sleep(0.2)
+
+
+def test_two_workers_share_the_queue_and_every_run_succeeds(queue_mode, make_pg_database) -> None:  # type: ignore[no-untyped-def]
+    slow_url, env = queue_mode
+    workspace_id = _workspace_id()
+    workflow_id = store_workflow(workspace_id, document([
+        {"id": "start", "type": "manual_trigger"},
+        {"id": "fetch", "type": "http_request", "params": {"url": slow_url}},
+        {"id": "result", "type": "output", "params": {"value": "{{ trigger.body.n }}"}},
+    ]))  # fmt: skip
+    workers = start_workers(env, 2)
+    try:
+        run_ids = [
+            start_run(get_settings(), workspace_id, workflow_id, trigger_payload({"n": n}), RunTrigger.API)[0]
+            for n in range(RUNS)
+        ]
+        statuses = wait_until_finished(run_ids, timeout_s=90)
+    finally:
+        stop_workers(workers)
+    assert set(statuses.values()) == {RunStatus.SUCCEEDED}
+    with session_scope(get_engine()) as session:
+        outputs = [session.get(Run, run_id).output for run_id in run_ids]  # type: ignore[union-attr]
+    assert outputs == list(range(RUNS))
+    connection = redis.Redis.from_url(REDIS_URL)
+    workers_used = {Job.fetch(run_id, connection=connection).worker_name for run_id in run_ids}
+    assert workers_used == {"test-worker-0", "test-worker-1"}
+
+    events = asyncio.run(_history(run_ids[0]))
+    assert [e.type for e in events][0] == "run_started" and events[-1].type == "run_finished"
+    assert {e.node_id for e in events if e.type == "node_finished"} == {"start", "fetch", "result"}
+
+
+async def _history(run_id: str) -> list:  # type: ignore[type-arg]
+    stream = open_event_stream(get_settings())
+    try:
+        return await stream.history(run_id)
+    finally:
+        await stream.close()
+
+
+def _workspace_id() -> str:
+    from runtime.store import ensure_local_workspace
+
+    with session_scope(get_engine()) as session:
+        return ensure_local_workspace(session).id

@@ -1,0 +1,112 @@
+"""Fixtures for node tests: the scripted OpenAI-protocol server, the test Redis, and `node_runner`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import redis.asyncio
+
+from runtime.config import Settings
+from runtime.nodes.context import NodeContext, Services
+from runtime.nodes.spec import RunFn
+from tests.openai_server import OpenAIServer
+
+REDIS_URL_ENV = "TRELLIS_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def openai_server() -> Iterator[OpenAIServer]:
+    """A fresh scripted OpenAI-protocol server on 127.0.0.1, stopped after the test."""
+    with OpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """URL of the test Redis database (db 15 by default); the LLM cache keys a test adds are deleted after it."""
+    url = os.environ.get(REDIS_URL_ENV, "redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        before = set(client.scan_iter(match="trellis:llm:cache:*"))
+    except redis.RedisError as error:
+        pytest.fail(f"Redis is unreachable at {url} (set {REDIS_URL_ENV}): {error}", pytrace=False)
+    yield url
+    added = set(client.scan_iter(match="trellis:llm:cache:*")) - before
+    if added:
+        client.delete(*added)
+    client.close()
+
+
+@dataclass
+class NodeRunner:
+    """Runs a node's `run` in a real context whose `openai` credential points at the test server.
+
+    `events` collects every `(type, data)` the node emitted, across runs.
+    """
+
+    server: OpenAIServer
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def __call__(
+        self,
+        run: RunFn,
+        params: Any,
+        *,
+        redis_url: str | None = None,
+        http: httpx.AsyncClient | None = None,
+        **context: Any,
+    ) -> Any:
+        """The node's output; `context` overrides NodeContext fields (run_id, node_id, tools, loop...)."""
+        return asyncio.run(asyncio.wait_for(self._run(run, params, redis_url, http, context), timeout=20))
+
+    def emitted(self, event_type: str) -> list[dict[str, Any]]:
+        """The data of every emitted event of this type, in order."""
+        return [data for kind, data in self.events if kind == event_type]
+
+    async def _run(
+        self, run: RunFn, params: Any, redis_url: str | None, http: httpx.AsyncClient | None, context: dict[str, Any]
+    ) -> Any:
+        async with AsyncExitStack() as stack:
+            client = http or await stack.enter_async_context(httpx.AsyncClient())
+            cache = redis.asyncio.Redis.from_url(redis_url) if redis_url else None
+            if cache is not None:
+                stack.push_async_callback(cache.aclose)
+            return await run(params, self.context(client, cache, **context))
+
+    def context(self, http: httpx.AsyncClient, cache: Any, **overrides: Any) -> NodeContext:
+        async def emit(event_type: str, data: dict[str, Any]) -> None:
+            self.events.append((event_type, data))
+
+        async def credentials(credential_id: str) -> dict[str, Any]:
+            assert credential_id == "cred-openai"
+            return {"api_key": "sk-test", "base_url": self.server.base_url}
+
+        async def run_workflow(workflow_id: str, data: Any) -> Any:
+            raise AssertionError("the node under test must not run sub-workflows")
+
+        services = Services(Settings(), http, credentials, run_workflow, redis=cache)
+        fields: dict[str, Any] = {
+            "run_id": "run-1",
+            "node_id": "ask",
+            "trigger": {"body": {}, "headers": {}, "query": {}},
+            "outputs": {},
+            "inputs": {},
+            "emit": emit,
+            "services": services,
+            "credential_ids": {"openai": "cred-openai"},
+        }
+        return NodeContext(**(fields | overrides))
+
+
+@pytest.fixture
+def node_runner(openai_server: OpenAIServer) -> NodeRunner:
+    """Call it like `node_runner(llm.run, params)` for the node's output; see `NodeRunner`."""
+    return NodeRunner(openai_server)
