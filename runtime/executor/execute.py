@@ -7,9 +7,8 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from runtime.engine import RunOutcome, compile_workflow, run_compiled
-
 from runtime.config import Settings, get_settings
+from runtime.engine import RunOutcome, compile_workflow, run_compiled
 from runtime.errors import WorkflowInvalid
 from runtime.events import open_event_stream
 from runtime.executor.cancel import cancel_requested, forget_cancel
