@@ -150,7 +150,8 @@ def credential() -> None:
 @credential.command(name="add")
 @click.argument("name")
 @click.option("--type", "kind", required=True, help="Credential type, e.g. openai.")
-def credential_add(name: str, kind: str) -> None:
+@click.option("--id", "credential_id", default=None, help="Id to store it under, e.g. cred_demo (default: generated).")
+def credential_add(name: str, kind: str, credential_id: str | None) -> None:
     """Store a credential whose fields are read as a JSON object from stdin; prints its id.
 
     Example: echo '{"api_key": "sk-...", "base_url": "http://127.0.0.1:8080/v1"}' \\
@@ -164,5 +165,7 @@ def credential_add(name: str, kind: str) -> None:
         raise click.ClickException('stdin must hold a JSON object, e.g. {"api_key": "..."}')
     workspace_id = local_workspace_id()
     with session_scope(get_engine()) as session:
-        credential_id = create_credential(session, workspace_id, name, kind, encrypt_fields(fields)).id
-    click.echo(credential_id)
+        stored = create_credential(
+            session, workspace_id, name, kind, encrypt_fields(fields), credential_id=credential_id
+        )
+    click.echo(stored.id)

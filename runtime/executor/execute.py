@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any
 
 from runtime.config import Settings, get_settings
-from runtime.engine import RunOutcome, compile_workflow, run_compiled
+from runtime.engine import CompiledWorkflow, RunOutcome, compile_workflow, run_compiled
 from runtime.errors import WorkflowInvalid
 from runtime.events import open_event_stream
 from runtime.executor.cancel import cancel_requested, forget_cancel
@@ -47,17 +48,25 @@ async def run_with_limits(
     return status, outcome, outcome.error
 
 
-def claim_run(run_id: str) -> tuple[Run, dict[str, Any]] | None:
-    """Mark a queued run running and return it with its document; None if it is not queued."""
+def claim_run(run_id: str) -> Run | None:
+    """Mark a queued run running and return it; None if it is not queued (taken, cancelled, gone)."""
     with session_scope(get_engine()) as session:
         run = session.get(Run, run_id, with_for_update=True)
         if run is None or run.status is not RunStatus.QUEUED:
             return None
-        version = session.get(WorkflowVersion, run.workflow_version_id)
-        assert version is not None  # a foreign key guarantees it
         run.status, run.started_at = RunStatus.RUNNING, utcnow()
         session.add(run)
-        return run, dict(version.document)
+        return run
+
+
+@lru_cache(maxsize=256)
+def compiled_version(version_id: str) -> CompiledWorkflow:
+    """The compiled graph of a stored version; versions never change, so it is compiled once per process."""
+    with session_scope(get_engine()) as session:
+        version = session.get(WorkflowVersion, version_id)
+        assert version is not None  # runs reference their version by foreign key
+        document = WorkflowDocument.model_validate(version.document)
+    return compile_workflow(document)
 
 
 def finish_run(run_id: str, status: RunStatus, output: Any, error: dict[str, Any] | None) -> None:
@@ -72,10 +81,9 @@ def finish_run(run_id: str, status: RunStatus, output: Any, error: dict[str, Any
 async def execute_run(run_id: str, settings: Settings | None = None) -> RunStatus | None:
     """Run a queued run to its end, streaming events and recording node runs; None if not queued."""
     settings = settings or get_settings()
-    claimed = claim_run(run_id)
-    if claimed is None:
+    run = claim_run(run_id)
+    if run is None:
         return None
-    run, document = claimed
     stream = open_event_stream(settings)
     recorder = NodeRunRecorder(get_engine(), run.workspace_id, run_id)
 
@@ -85,7 +93,7 @@ async def execute_run(run_id: str, settings: Settings | None = None) -> RunStatu
 
     try:
         await emit("run_started", None, {"workflow_id": run.workflow_id, "trigger": str(run.trigger)})
-        status, output, error = await _run_document(settings, run, document, emit)
+        status, output, error = await _run_document(settings, run, emit)
         if status is not RunStatus.SUCCEEDED:
             open_status = NodeRunStatus.CANCELLED if status is RunStatus.CANCELLED else NodeRunStatus.FAILED
             recorder.close_open(open_status, (error or {}).get("message", ""))
@@ -97,17 +105,14 @@ async def execute_run(run_id: str, settings: Settings | None = None) -> RunStatu
     return status
 
 
-async def _run_document(
-    settings: Settings, run: Run, document: dict[str, Any], emit: Emit
-) -> tuple[RunStatus, Any, dict[str, Any] | None]:
+async def _run_document(settings: Settings, run: Run, emit: Emit) -> tuple[RunStatus, Any, dict[str, Any] | None]:
     try:
-        workflow = WorkflowDocument.model_validate(document)
-        compiled = compile_workflow(workflow)
+        compiled = compiled_version(run.workflow_version_id)
     except (WorkflowInvalid, ValueError) as error:
         return RunStatus.FAILED, None, {"node_id": None, "message": str(error)}
     async with run_services(settings, run.workspace_id, run.id) as services:
         work = run_compiled(compiled, run.input, run_id=run.id, services=services, emit=emit)
         status, outcome, error = await run_with_limits(
-            work, workflow.settings.timeout_s, lambda: cancel_requested(settings, run.id, services.redis)
+            work, compiled.document.settings.timeout_s, lambda: cancel_requested(settings, run.id, services.redis)
         )
     return status, (outcome.output if outcome else None), error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -9,6 +10,9 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from runtime.errors import NotFound
 from runtime.store.columns import id_field, ref_field, utcnow
+from runtime.store.workflows import InvalidValueError
+
+CREDENTIAL_ID_PATTERN = re.compile(r"cred_[A-Za-z0-9_-]{1,40}")
 
 
 # A secret a node uses (API key, token, ...); nodes name it by id, never by value.
@@ -24,9 +28,15 @@ class Credential(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-def create_credential(session: Session, workspace_id: str, name: str, type: str, ciphertext: str) -> Credential:
-    """Store an already-encrypted credential in the workspace."""
+def create_credential(
+    session: Session, workspace_id: str, name: str, type: str, ciphertext: str, *, credential_id: str | None = None
+) -> Credential:
+    """Store an already-encrypted credential in the workspace, under `credential_id` when given."""
+    if credential_id is not None and not CREDENTIAL_ID_PATTERN.fullmatch(credential_id):
+        raise InvalidValueError("id", credential_id, "a credential id is cred_ followed by letters, digits, - or _")
     credential = Credential(workspace_id=workspace_id, name=name, type=type, ciphertext=ciphertext)
+    if credential_id is not None:
+        credential.id = credential_id
     session.add(credential)
     session.flush()
     return credential

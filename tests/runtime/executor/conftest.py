@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 from runtime.config import get_settings
 from runtime.store import ensure_database, ensure_local_workspace, get_engine, session_scope
 from runtime.workflows import import_workflow
+from tests.loopback import LoopbackServer
 
 
 def reset_caches() -> None:
@@ -44,44 +43,11 @@ def store_workflow(workspace_id: str, document: dict[str, Any]) -> str:
         return import_workflow(session, workspace_id, document).id
 
 
-class SlowServer:
-    """A loopback HTTP server whose every answer takes `delay_s`; counts the requests it got."""
-
-    def __init__(self, delay_s: float) -> None:
-        self.delay_s = delay_s
-        self.requests = 0
-        self.release = threading.Event()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.requests += 1
-                owner.release.wait(owner.delay_s)
-                body = b'{"ok": true}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slow"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def slow_server(configured: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowServer]:
+def slow_server(configured: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
     """A slow loopback server the egress guard is configured to let nodes reach."""
-    server = SlowServer(delay_s=30)
-    monkeypatch.setenv("TRELLIS_EGRESS_ALLOWED_PORTS", f"80,443,{server.url.split(':')[2].split('/')[0]}")
+    server = LoopbackServer(delay_s=30)
+    monkeypatch.setenv("TRELLIS_EGRESS_ALLOWED_PORTS", f"80,443,{server.port}")
     get_settings.cache_clear()
     yield server
     server.close()

@@ -13,7 +13,8 @@ from runtime.config import get_settings
 from runtime.events import open_event_stream
 from runtime.executor.dispatch import cancel_run, start_run, trigger_payload
 from runtime.store import NodeRun, Run, RunStatus, RunTrigger, get_engine, session_scope
-from tests.runtime.executor.conftest import SlowServer, store_workflow
+from tests.loopback import LoopbackServer
+from tests.runtime.executor.conftest import store_workflow
 
 RESULT_TIMEOUT_S = 30
 
@@ -87,10 +88,10 @@ def test_a_failing_node_fails_the_run_naming_the_node(configured: str) -> None:
     assert failed and failed[-1].status == "failed" and "missing" in str(failed[-1].error)
 
 
-def test_the_whole_run_timeout_stops_a_slow_node(configured: str, slow_server: SlowServer) -> None:
+def test_the_whole_run_timeout_stops_a_slow_node(configured: str, slow_server: LoopbackServer) -> None:
     slow = document([
         {"id": "start", "type": "manual_trigger"},
-        {"id": "fetch", "type": "http_request", "params": {"url": slow_server.url, "timeout_s": 60}},
+        {"id": "fetch", "type": "http_request", "params": {"url": slow_server.url('/slow'), "timeout_s": 60}},
     ], timeout_s=1)  # fmt: skip
     workflow_id = store_workflow(configured, slow)
     started = time.monotonic()
@@ -102,10 +103,10 @@ def test_the_whole_run_timeout_stops_a_slow_node(configured: str, slow_server: S
     assert [r.status for r in node_runs(run_id) if r.node_id == "fetch"] == ["failed"]
 
 
-def test_cancel_stops_the_running_node_and_ends_cancelled(configured: str, slow_server: SlowServer) -> None:
+def test_cancel_stops_the_running_node_and_ends_cancelled(configured: str, slow_server: LoopbackServer) -> None:
     slow = document([
         {"id": "start", "type": "manual_trigger"},
-        {"id": "fetch", "type": "http_request", "params": {"url": slow_server.url, "timeout_s": 60}},
+        {"id": "fetch", "type": "http_request", "params": {"url": slow_server.url('/slow'), "timeout_s": 60}},
         {"id": "after", "type": "set", "params": {"fields": {"x": "1"}}},
     ])  # fmt: skip
     workflow_id = store_workflow(configured, slow)

@@ -19,7 +19,8 @@ from runtime.config import get_settings
 from runtime.events import open_event_stream
 from runtime.executor.dispatch import start_run, trigger_payload
 from runtime.store import Run, RunStatus, RunTrigger, get_engine, session_scope
-from tests.runtime.executor.conftest import SlowServer, reset_caches, store_workflow
+from tests.loopback import LoopbackServer
+from tests.runtime.executor.conftest import reset_caches, store_workflow
 from tests.runtime.executor.test_in_process import document
 
 REDIS_URL = os.environ.get("TRELLIS_TEST_QUEUE_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -37,8 +38,8 @@ def queue_mode(
         client.flushdb()
     except redis.exceptions.ConnectionError as error:
         pytest.fail(f"Redis is unreachable at {REDIS_URL}: {error}", pytrace=False)
-    server = SlowServer(delay_s=0.3)
-    port = server.url.split(":")[2].split("/")[0]
+    server = LoopbackServer(delay_s=0.3)
+    port = server.port
     env = {
         "TRELLIS_DATABASE_URL": make_pg_database(), "TRELLIS_REDIS_URL": REDIS_URL,
         "TRELLIS_DATA_DIR": str(tmp_path / "data"), "TRELLIS_SSRF_ALLOWED_CIDRS": "127.0.0.1/32",
@@ -50,7 +51,7 @@ def queue_mode(
     from runtime.store import ensure_database
 
     ensure_database()
-    yield server.url, env
+    yield server.url("/slow"), env
     server.close()
     client.flushdb()
     client.close()
