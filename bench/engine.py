@@ -26,9 +26,8 @@ from pydantic import BaseModel, ConfigDict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runtime.engine import compile_workflow, run_compiled  # noqa: E402
-
 from runtime.config import get_settings  # noqa: E402
+from runtime.engine import compile_workflow, run_compiled  # noqa: E402
 from runtime.graph.schema import WorkflowDocument  # noqa: E402
 from runtime.nodes import REGISTRY  # noqa: E402
 from runtime.nodes.context import NodeContext, Services  # noqa: E402
@@ -116,13 +115,15 @@ def store_small_workflow() -> tuple[str, str]:
 
 
 def wait_all(run_ids: list[str], timeout_s: float = 600) -> None:
+    from sqlmodel import col, select
+
     from runtime.store import Run, RunStatus, get_engine, session_scope
 
     deadline = time.monotonic() + timeout_s
     pending = set(run_ids)
     while pending:
         with session_scope(get_engine()) as session:
-            rows = session.query(Run.id, Run.status).filter(Run.id.in_(list(pending))).all()  # type: ignore[attr-defined]
+            rows = session.exec(select(Run.id, Run.status).where(col(Run.id).in_(pending))).all()
         pending -= {run_id for run_id, status in rows if status not in (RunStatus.QUEUED, RunStatus.RUNNING)}
         if time.monotonic() > deadline:
             raise RuntimeError(f"{len(pending)} runs unfinished")

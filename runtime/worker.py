@@ -15,15 +15,40 @@ import openai  # noqa: F401  (preloaded before forking)
 from redis import Redis
 from rq import Queue, Worker
 
-import runtime.engine  # noqa: F401  (preloaded before forking)
 from runtime.config import Settings, get_settings
+from runtime.engine import compile_workflow, run_compiled
 from runtime.executor.dispatch import QUEUE_NAME
 from runtime.executor.execute import execute_run
+from runtime.executor.services import run_services
+from runtime.graph.schema import WorkflowDocument
 from runtime.store.engine import reset_engine_after_fork
 
 
 class PreloadWorker(Worker):
     """RQ's forking worker, with Trellis's heavy modules imported once in the parent."""
+
+
+WARM_UP_DOCUMENT = {
+    "format": "trellis.workflow", "format_version": 1, "name": "warm-up",
+    "nodes": [
+        {"id": "start", "type": "manual_trigger", "type_version": 1, "position": {"x": 0, "y": 0}},
+        {"id": "echo", "type": "set", "type_version": 1, "params": {"fields": {"x": "{{ trigger.body }}"}},
+         "position": {"x": 260, "y": 0}},
+    ],
+    "edges": [{"id": "e1", "source": "start", "target": "echo"}],
+}  # fmt: skip
+
+
+async def _discard(*_: object) -> None:
+    return None
+
+
+async def warm_up(settings: Settings) -> None:
+    """Run a tiny document once in the parent, so every horse inherits the lazily imported modules
+    and the TLS context instead of paying ~100 ms for them per job; nothing stays open afterwards."""
+    compiled = compile_workflow(WorkflowDocument.model_validate(WARM_UP_DOCUMENT))
+    async with run_services(settings, workspace_id="warm-up", run_id="warm-up") as services:
+        await run_compiled(compiled, {"body": 1}, run_id="warm-up", services=services, emit=_discard)
 
 
 def run_job(run_id: str) -> str:
@@ -37,6 +62,7 @@ def work(settings: Settings | None = None, *, burst: bool = False, name: str | N
     settings = settings or get_settings()
     if not settings.redis_url:
         raise SystemExit("trellis worker needs TRELLIS_REDIS_URL (without it runs execute in the web process).")
+    asyncio.run(warm_up(settings))
     os.register_at_fork(after_in_child=reset_engine_after_fork)
     connection = Redis.from_url(settings.redis_url)
     worker = PreloadWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, name=name)

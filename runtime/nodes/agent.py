@@ -72,7 +72,8 @@ async def run(params: Params, ctx: NodeContext) -> dict[str, Any]:
 
 
 def _first_messages(params: Params, ctx: NodeContext) -> list[dict[str, Any]]:
-    instructions, prompt = ctx.render(params.instructions), ctx.render(params.prompt)
+    instructions = ctx.render_param("instructions", params.instructions)
+    prompt = ctx.render_param("prompt", params.prompt)
     messages = [{"role": "system", "content": instructions}] if instructions.strip() else []
     return [*messages, {"role": "user", "content": prompt}]
 

@@ -10,7 +10,7 @@ import httpx
 
 from runtime.config import Settings
 from runtime.errors import NodeError
-from runtime.expressions import evaluate, render
+from runtime.expressions import ExpressionError, evaluate, render
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 """`await ctx.emit("node_token", {"text": "..."})`: add an event for this node to the run's stream."""
@@ -95,6 +95,24 @@ class NodeContext:
     def evaluate(self, text: str) -> Any:
         """The native value of `text` when it is exactly one `{{ ... }}`, else the rendered string."""
         return evaluate(text, self.scope())
+
+    def render_param(self, name: str, text: str) -> str:
+        """`render(text)` for the param `name`; a failure is a NodeError naming this node and the param."""
+        try:
+            return self.render(text)
+        except ExpressionError as error:
+            raise self._param_error(name, error) from error
+
+    def evaluate_param(self, name: str, text: str) -> Any:
+        """`evaluate(text)` for the param `name`; a failure is a NodeError naming this node and the param."""
+        try:
+            return self.evaluate(text)
+        except ExpressionError as error:
+            raise self._param_error(name, error) from error
+
+    def _param_error(self, name: str, error: ExpressionError) -> NodeError:
+        # Not retryable: the same expression over the same data fails the same way again.
+        return NodeError(f"node {self.node_id!r}, param {name!r}: {error}")
 
     async def credential(self, slot: str) -> dict[str, Any]:
         """The decrypted fields of the credential set in `slot`, or a NodeError saying it is missing."""

@@ -14,7 +14,7 @@ import httpx
 from pydantic import Field
 
 from runtime.egress import TOTAL_TIMEOUT, EgressBlocked, display_url, read_limited
-from runtime.errors import NodeError, WorkflowError
+from runtime.errors import NodeError
 from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
@@ -86,31 +86,21 @@ async def _exchange(params: Params, ctx: NodeContext, parts: dict[str, Any]) -> 
 
 def _rendered_parts(params: Params, ctx: NodeContext) -> dict[str, Any]:
     """URL, headers, query and body with their expressions rendered; the idempotency key added."""
-    headers = {name: _render(ctx, f"headers.{name}", value) for name, value in params.headers.items()}
+    headers = {name: ctx.render_param(f"headers.{name}", value) for name, value in params.headers.items()}
     if not any(name.lower() == "idempotency-key" for name in headers):
         headers["Idempotency-Key"] = ctx.idempotency_key
     return {
-        "url": _render(ctx, "url", params.url).strip(),
+        "url": ctx.render_param("url", params.url).strip(),
         "headers": headers,
-        "query": {name: _render(ctx, f"query.{name}", value) for name, value in params.query.items()},
+        "query": {name: ctx.render_param(f"query.{name}", value) for name, value in params.query.items()},
         "body": _render_body(ctx, "body", params.body),
     }
-
-
-def _render(ctx: NodeContext, field: str, text: str) -> str:
-    try:
-        return ctx.render(text)
-    except WorkflowError as exc:
-        raise NodeError(f"Node {ctx.node_id!r}, {field} = {text!r}: {exc}") from exc
 
 
 def _render_body(ctx: NodeContext, field: str, value: Any) -> Any:
     """`value` with every string evaluated, so `{{ input }}` sends the input itself as JSON."""
     if isinstance(value, str):
-        try:
-            return ctx.evaluate(value)
-        except WorkflowError as exc:
-            raise NodeError(f"Node {ctx.node_id!r}, {field} = {value!r}: {exc}") from exc
+        return ctx.evaluate_param(field, value)
     if isinstance(value, dict):
         return {key: _render_body(ctx, f"{field}.{key}", item) for key, item in value.items()}
     if isinstance(value, list):

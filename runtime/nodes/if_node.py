@@ -6,8 +6,6 @@ from typing import Any
 
 from pydantic import Field
 
-from runtime.errors import NodeError
-from runtime.expressions import ExpressionError
 from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType, Routed
 
@@ -26,10 +24,7 @@ FALSE_TEXTS = frozenset({"false", "0", "", "no", "none"})
 
 async def run(params: Params, ctx: NodeContext) -> Routed:
     """The input, unchanged, routed to `true` or `false` by the condition's truthiness."""
-    try:
-        value = ctx.evaluate(params.condition)
-    except ExpressionError as error:
-        raise NodeError(f"node {ctx.node_id!r}, param 'condition': {error}") from error
+    value = ctx.evaluate_param("condition", params.condition)
     return Routed(output=ctx.input, handles=("true",) if is_true(value) else ("false",))
 
 

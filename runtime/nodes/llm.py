@@ -80,7 +80,7 @@ async def run(params: Params, ctx: NodeContext) -> dict[str, Any]:
 
 
 def _messages(params: Params, ctx: NodeContext) -> list[dict[str, Any]]:
-    system, prompt = ctx.render(params.system), ctx.render(params.prompt)
+    system, prompt = ctx.render_param("system", params.system), ctx.render_param("prompt", params.prompt)
     # OpenAI refuses JSON mode unless the messages mention JSON; say it for the user when they did not.
     if params.json_mode and "json" not in f"{system} {prompt}".lower():
         system = f"{system}\n\n{JSON_HINT}".strip()

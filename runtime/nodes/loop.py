@@ -27,7 +27,7 @@ class Params(NodeParams):
 async def run(params: Params, ctx: NodeContext) -> list[Any]:
     """The items to go through; the engine then runs the branch wired to `item` once per item, in
     order, and the node's output is what `back` got for each of them."""
-    items = ctx.evaluate(params.items)
+    items = ctx.evaluate_param("items", params.items)
     if isinstance(items, tuple):
         items = list(items)
     if not isinstance(items, list):

@@ -6,8 +6,6 @@ from typing import Any
 
 from pydantic import Field
 
-from runtime.errors import NodeError
-from runtime.expressions import ExpressionError
 from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
@@ -24,10 +22,7 @@ async def run(params: Params, ctx: NodeContext) -> Any:
     """The workflow's result: the value expression's native value, or the input when it is empty."""
     if not params.value.strip():
         return ctx.input
-    try:
-        return ctx.evaluate(params.value)
-    except ExpressionError as error:
-        raise NodeError(f"node {ctx.node_id!r}, param 'value': {error}") from error
+    return ctx.evaluate_param("value", params.value)
 
 
 NODE = NodeType(

@@ -10,8 +10,6 @@ from typing import Any
 
 from pydantic import Field
 
-from runtime.errors import NodeError
-from runtime.expressions import ExpressionError
 from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
@@ -24,13 +22,7 @@ class Params(NodeParams):
 
 async def run(params: Params, ctx: NodeContext) -> Any:
     """An object with one entry per field: its expression's native value (a list stays a list)."""
-    output: dict[str, Any] = {}
-    for name, expression in params.fields.items():
-        try:
-            output[name] = ctx.evaluate(expression)
-        except ExpressionError as error:
-            raise NodeError(f"node {ctx.node_id!r}, param 'fields.{name}': {error}") from error
-    return output
+    return {name: ctx.evaluate_param(f"fields.{name}", expression) for name, expression in params.fields.items()}
 
 
 NODE = NodeType(

@@ -21,7 +21,7 @@ class Params(NodeParams):
 
 async def run(params: Params, ctx: NodeContext) -> Any:
     """The other workflow's output, run on `input` (or on this node's input when it is empty)."""
-    data = ctx.evaluate(params.input) if params.input else ctx.input
+    data = ctx.evaluate_param("input", params.input) if params.input else ctx.input
     return await ctx.services.run_workflow(params.workflow_id, data)
 
 

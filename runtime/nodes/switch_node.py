@@ -10,8 +10,6 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from runtime.errors import NodeError
-from runtime.expressions import ExpressionError
 from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import HANDLE_PATTERN, NodeParams, NodeType, Routed
 
@@ -54,10 +52,7 @@ def output_handles(params: Params) -> tuple[str, ...]:
 
 async def run(params: Params, ctx: NodeContext) -> Routed:
     """The input, unchanged, routed to the first case whose `equals` matches the value, else `default`."""
-    try:
-        value = ctx.evaluate(params.value)
-    except ExpressionError as error:
-        raise NodeError(f"node {ctx.node_id!r}, param 'value': {error}") from error
+    value = ctx.evaluate_param("value", params.value)
     for case in params.cases:
         if matches(value, case.equals):
             return Routed(output=ctx.input, handles=(case.name,))

@@ -6,8 +6,6 @@ from typing import Any
 
 from pydantic import Field
 
-from runtime.errors import NodeError
-from runtime.expressions import ExpressionError
 from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
 
@@ -22,10 +20,7 @@ class Params(NodeParams):
 
 async def run(params: Params, ctx: NodeContext) -> Any:
     """The rendered text, always a string."""
-    try:
-        return ctx.render(params.template)
-    except ExpressionError as error:
-        raise NodeError(f"node {ctx.node_id!r}, param 'template': {error}") from error
+    return ctx.render_param("template", params.template)
 
 
 NODE = NodeType(

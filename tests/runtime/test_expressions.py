@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from runtime import expressions
+from runtime import expression_limits
 from runtime.expressions import ExpressionError, evaluate, render
 
 SCOPE = {
@@ -302,21 +302,34 @@ def test_a_render_running_too_long_is_stopped_after_the_time_cap():
 
 
 def test_the_time_cap_is_a_setting(monkeypatch):
-    monkeypatch.setattr(expressions, "MAX_RENDER_SECONDS", 0.1)
+    monkeypatch.setattr(expression_limits, "MAX_RENDER_SECONDS", 0.1)
     started = time.monotonic()
     with pytest.raises(ExpressionError, match="longer than 0.1 s"):
         evaluate("{{ lipsum(100000) }}", SCOPE)
     assert time.monotonic() - started < 0.5
 
 
+def test_the_value_caps_are_settings(monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(expression_limits, "MAX_SEQUENCE", 10)
+        patch.setattr(expression_limits, "MAX_VALUE_CHARS", 100)
+        assert evaluate("{{ 'a' * 10 }}", SCOPE) == "a" * 10
+        with pytest.raises(ExpressionError, match="repeating this text or list would exceed the limit of 10"):
+            evaluate("{{ 'a' * 11 }}", SCOPE)
+        with pytest.raises(ExpressionError, match="text of this value would exceed the limit of 100"):
+            evaluate("{{ [trigger.body.text] }}", scope_with_body(text="x" * 100))
+    assert expression_limits.MAX_SEQUENCE == 1_000_000
+    assert len(evaluate("{{ 'a' * 11 }}", SCOPE)) == 11
+
+
 def test_memory_growth_during_a_render_is_capped(monkeypatch):
-    monkeypatch.setattr(expressions, "MAX_MEMORY_GROWTH_BYTES", 64 * 1024 * 1024)
+    monkeypatch.setattr(expression_limits, "MAX_MEMORY_GROWTH_BYTES", 64 * 1024 * 1024)
     with pytest.raises(ExpressionError, match="more than 64 MiB of memory"):
         evaluate("{{ range(100000)|map('center', 900000)|list|length }}", SCOPE)
 
 
 def test_the_previous_trace_function_is_restored_even_after_a_timeout(monkeypatch):
-    monkeypatch.setattr(expressions, "MAX_RENDER_SECONDS", 0.05)
+    monkeypatch.setattr(expression_limits, "MAX_RENDER_SECONDS", 0.05)
 
     def tracer(frame, event, arg):
         return None
@@ -334,7 +347,7 @@ def test_the_previous_trace_function_is_restored_even_after_a_timeout(monkeypatc
 
 
 def test_source_longer_than_the_cap_is_refused():
-    text = "{{ 1 }}" + "x" * expressions.MAX_SOURCE_CHARS
+    text = "{{ 1 }}" + "x" * expression_limits.MAX_SOURCE_CHARS
     with pytest.raises(ExpressionError, match="longer than 65,536 characters"):
         render(text, SCOPE)
 
