@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from rq.job import Job
 
 from runtime.config import get_settings
 from runtime.events import open_event_stream
-from runtime.executor.dispatch import start_run, trigger_payload
+from runtime.executor.dispatch import cancel_run, start_run, trigger_payload
 from runtime.store import Run, RunStatus, RunTrigger, get_engine, session_scope
 from tests.loopback import LoopbackServer
 from tests.runtime.executor.conftest import reset_caches, store_workflow
@@ -28,22 +29,28 @@ TRELLIS = str(Path(sys.executable).with_name("trellis"))
 RUNS = 8
 
 
+@dataclass(frozen=True)
+class QueueMode:
+    env: dict[str, str]
+    quick: LoopbackServer
+    """Answers after 0.3 s."""
+    stuck: LoopbackServer
+    """Answers after 60 s (a node to cancel)."""
+
+
 @pytest.fixture
-def queue_mode(
-    make_pg_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
-    """A PostgreSQL database and an empty Redis database, configured through the environment."""
+def queue_mode(make_pg_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[QueueMode]:  # type: ignore[no-untyped-def]
+    """A PostgreSQL database, an empty Redis database and two loopback servers the nodes may reach."""
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.flushdb()
     except redis.exceptions.ConnectionError as error:
         pytest.fail(f"Redis is unreachable at {REDIS_URL}: {error}", pytrace=False)
-    server = LoopbackServer(delay_s=0.3)
-    port = server.port
+    quick, stuck = LoopbackServer(delay_s=0.3), LoopbackServer(delay_s=60)
     env = {
         "TRELLIS_DATABASE_URL": make_pg_database(), "TRELLIS_REDIS_URL": REDIS_URL,
         "TRELLIS_DATA_DIR": str(tmp_path / "data"), "TRELLIS_SSRF_ALLOWED_CIDRS": "127.0.0.1/32",
-        "TRELLIS_EGRESS_ALLOWED_PORTS": f"80,443,{port}",
+        "TRELLIS_EGRESS_ALLOWED_PORTS": f"80,443,{quick.port},{stuck.port}",
     }  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -51,8 +58,9 @@ def queue_mode(
     from runtime.store import ensure_database
 
     ensure_database()
-    yield server.url("/slow"), env
-    server.close()
+    yield QueueMode(env, quick, stuck)
+    quick.close()
+    stuck.close()
     client.flushdb()
     client.close()
     reset_caches()
@@ -90,15 +98,14 @@ def wait_until_finished(run_ids: list[str], timeout_s: float) -> dict[str, RunSt
         time.sleep(0.2)
 
 
-def test_two_workers_share_the_queue_and_every_run_succeeds(queue_mode, make_pg_database) -> None:  # type: ignore[no-untyped-def]
-    slow_url, env = queue_mode
+def test_two_workers_share_the_queue_and_every_run_succeeds(queue_mode: QueueMode) -> None:
     workspace_id = _workspace_id()
     workflow_id = store_workflow(workspace_id, document([
         {"id": "start", "type": "manual_trigger"},
-        {"id": "fetch", "type": "http_request", "params": {"url": slow_url}},
+        {"id": "fetch", "type": "http_request", "params": {"url": queue_mode.quick.url("/page")}},
         {"id": "result", "type": "output", "params": {"value": "{{ trigger.body.n }}"}},
     ]))  # fmt: skip
-    workers = start_workers(env, 2)
+    workers = start_workers(queue_mode.env, 2)
     try:
         run_ids = [
             start_run(get_settings(), workspace_id, workflow_id, trigger_payload({"n": n}), RunTrigger.API)[0]
@@ -118,6 +125,29 @@ def test_two_workers_share_the_queue_and_every_run_succeeds(queue_mode, make_pg_
     events = asyncio.run(_history(run_ids[0]))
     assert [e.type for e in events][0] == "run_started" and events[-1].type == "run_finished"
     assert {e.node_id for e in events if e.type == "node_finished"} == {"start", "fetch", "result"}
+
+
+def test_cancel_reaches_the_worker_and_stops_the_running_node(queue_mode: QueueMode) -> None:
+    workspace_id = _workspace_id()
+    workflow_id = store_workflow(workspace_id, document([
+        {"id": "start", "type": "manual_trigger"},
+        {"id": "fetch", "type": "http_request", "params": {"url": queue_mode.stuck.url("/hang"), "timeout_s": 120}},
+    ]))  # fmt: skip
+    workers = start_workers(queue_mode.env, 1)
+    try:
+        run_id = start_run(get_settings(), workspace_id, workflow_id, trigger_payload({}), RunTrigger.API)[0]
+        deadline = time.monotonic() + 30
+        while queue_mode.stuck.requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert queue_mode.stuck.requests == 1, "the worker never reached the node"
+        cancelled_at = time.monotonic()
+        with session_scope(get_engine()) as session:
+            cancel_run(session, get_settings(), workspace_id, run_id)
+        statuses = wait_until_finished([run_id], timeout_s=20)
+    finally:
+        stop_workers(workers)
+    assert statuses[run_id] is RunStatus.CANCELLED
+    assert time.monotonic() - cancelled_at < 5
 
 
 async def _history(run_id: str) -> list:  # type: ignore[type-arg]
