@@ -78,9 +78,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, make_pg_database) -> Iterat
             os.killpg(process.pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless."""
+    """Debian's Chromium, headless; per module, because Playwright's sync API keeps an event loop
+    running in the main thread while it is open, which breaks the async tests that follow."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
