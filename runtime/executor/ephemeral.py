@@ -7,9 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from runtime.engine import CompiledWorkflow, run_compiled
-
 from runtime.config import Settings
+from runtime.engine import CompiledWorkflow, run_compiled
 from runtime.executor.execute import run_with_limits
 from runtime.executor.services import run_services
 from runtime.store import RunStatus, new_id

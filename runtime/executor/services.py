@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as redis_async
-from runtime.egress import egress_client
-from runtime.engine import compile_workflow, run_compiled
 
 from runtime.config import Settings
+from runtime.egress import egress_client
+from runtime.engine import compile_workflow, run_compiled
 from runtime.errors import NodeError, NotFound, WorkflowInvalid
 from runtime.graph.schema import WorkflowDocument
 from runtime.nodes.context import Services
