@@ -1,6 +1,7 @@
-"""Fixtures shared by the whole suite: a real PostgreSQL server and migrated test databases.
+"""Fixtures shared by the whole suite: real PostgreSQL and Redis servers, migrated test databases,
+and the scripted OpenAI-protocol server.
 
-The server is required, not optional: when unreachable it fails the tests that need it, with the
+The servers are required, not optional: an unreachable one fails the tests that need it, with the
 URL it tried, instead of silently skipping them.
 """
 
@@ -12,13 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from runtime.store.engine import make_engine
 from runtime.store.migrate import upgrade_database
+from tests.openai_server import OpenAIServer
 
 PG_URL_ENV = "TRELLIS_TEST_PG_URL"
+REDIS_URL_ENV = "TRELLIS_TEST_REDIS_URL"
 
 
 class PgDatabases:
@@ -96,3 +100,26 @@ def session(db_url: str) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
     engine.dispose()
+
+
+@pytest.fixture
+def openai_server() -> Iterator[OpenAIServer]:
+    """A fresh scripted OpenAI-protocol server on 127.0.0.1, stopped after the test."""
+    with OpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """URL of the test Redis database (db 15 by default); the LLM cache keys a test adds are deleted after it."""
+    url = os.environ.get(REDIS_URL_ENV, "redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        before = set(client.scan_iter(match="trellis:llm:cache:*"))
+    except redis.RedisError as error:
+        pytest.fail(f"Redis is unreachable at {url} (set {REDIS_URL_ENV}): {error}", pytrace=False)
+    yield url
+    added = set(client.scan_iter(match="trellis:llm:cache:*")) - before
+    if added:
+        client.delete(*added)
+    client.close()
