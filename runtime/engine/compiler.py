@@ -15,7 +15,6 @@ from typing import Any, TypedDict
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Checkpointer
 
 from runtime.engine.loop import LoopBody, run_loop
 from runtime.engine.node import NodeRuntime, execute, plain_call
@@ -36,17 +35,12 @@ class CompiledWorkflow:
     """A workflow ready to run with `run_compiled`; reusable for any number of runs."""
 
     document: WorkflowDocument
-    builder: StateGraph
     graph: CompiledStateGraph
     reportable: tuple[str, ...]
     """Nodes reported `node_skipped` when they did not run (all but agent tools), in document order."""
     output_ids: tuple[str, ...]
     config: dict[str, Any]
     """The LangGraph run config (recursion limit) for the main graph."""
-
-    def compile_graph(self, checkpointer: Checkpointer = None) -> CompiledStateGraph:
-        """The main graph compiled again with `checkpointer` (durable runs)."""
-        return self.builder.compile(checkpointer=checkpointer)
 
 
 def compile_workflow(document: WorkflowDocument, registry: Registry | None = None) -> CompiledWorkflow:
@@ -69,7 +63,6 @@ def compile_workflow(document: WorkflowDocument, registry: Registry | None = Non
     builder = _Compiler(plan, config).state_graph(plan.members[None])
     return CompiledWorkflow(
         document=document,
-        builder=builder,
         graph=builder.compile(),
         reportable=tuple(node.id for node in document.nodes if node.id not in plan.tool_ids),
         output_ids=tuple(node_id for node_id, node in plan.nodes.items() if node.node_type.type == OUTPUT_TYPE),

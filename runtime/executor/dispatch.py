@@ -16,7 +16,17 @@ from runtime.errors import NotFound
 from runtime.executor.cancel import request_cancel
 from runtime.executor.execute import execute_run
 from runtime.graph.schema import WorkflowDocument
-from runtime.store import Run, RunStatus, RunTrigger, get_engine, get_workflow, latest_version, session_scope, utcnow
+from runtime.store import (
+    Run,
+    RunStatus,
+    RunTrigger,
+    WorkflowVersion,
+    get_engine,
+    get_workflow,
+    latest_version,
+    session_scope,
+    utcnow,
+)
 
 QUEUE_NAME = "trellis"
 JOB_MARGIN_S = 60
@@ -47,8 +57,10 @@ def start_run(
     """Store a queued run of the workflow and start it; returns its id (and the in-process future)."""
     with session_scope(get_engine()) as session:
         run = create_run(session, workspace_id, workflow_id, trigger, kind)
-        version_document = latest_version(session, workspace_id, workflow_id).document
-    timeout_s = WorkflowDocument.model_validate(version_document).settings.timeout_s
+        # create_run loaded this version: the session's identity map answers without a query.
+        version = session.get(WorkflowVersion, run.workflow_version_id)
+        assert version is not None
+        timeout_s = WorkflowDocument.model_validate(version.document).settings.timeout_s
     return run.id, dispatch(settings, run, timeout_s)
 
 

@@ -1,14 +1,13 @@
-"""Running a document once without storing it: `trellis exec` and the benchmarks."""
+"""Running a document once without storing it (`trellis exec`)."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from runtime.config import Settings
 from runtime.engine import CompiledWorkflow, run_compiled
+from runtime.events import MemoryEventStream
 from runtime.executor.execute import run_with_limits
 from runtime.executor.services import run_services
 from runtime.store import RunStatus, new_id
@@ -25,13 +24,10 @@ async def execute_document(
 ) -> tuple[RunStatus, Any, dict[str, Any] | None]:
     """Run a compiled document once, handing every event to `on_event`; returns status, output, error."""
     run_id = new_id("run")
-    sequence = itertools.count(1)
+    stream = MemoryEventStream()  # a private one: it numbers and stamps events exactly like a run's stream
 
     async def emit(event_type: str, node_id: str | None, data: dict[str, Any]) -> None:
-        on_event({
-            "type": event_type, "run_id": run_id, "node_id": node_id, "seq": next(sequence),
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"), "data": data,
-        })  # fmt: skip
+        on_event((await stream.append(run_id, event_type, node_id, data)).model_dump(mode="json"))
 
     await emit("run_started", None, {"trigger": "cli"})
     async with run_services(settings, workspace_id, run_id) as services:

@@ -6,6 +6,7 @@ import email.utils
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import openai
 
@@ -44,23 +45,9 @@ class Target:
     model: str
     timeout_s: float
 
-    def error(
-        self,
-        message: str,
-        *,
-        retryable: bool,
-        transient: bool = False,
-        outage: bool = False,
-        retry_after: float | None = None,
-    ) -> LlmError:
-        """An `LlmError` whose message names the node first."""
-        return LlmError(
-            f"Node {self.node_id!r}: {message}",
-            retryable=retryable,
-            transient=transient,
-            outage=outage,
-            retry_after=retry_after,
-        )
+    def error(self, message: str, **flags: Any) -> LlmError:
+        """An `LlmError` whose message names the node first; `flags` are `LlmError`'s keywords."""
+        return LlmError(f"Node {self.node_id!r}: {message}", **flags)
 
 
 def translate(error: openai.APIError, target: Target) -> LlmError:

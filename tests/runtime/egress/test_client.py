@@ -7,7 +7,6 @@ import datetime
 import gzip
 import ssl
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -25,17 +24,6 @@ pytestmark = pytest.mark.anyio
 
 GOOD = "127.0.0.2"
 """Stands in for a public address: allowlisted, unlike the canary's 127.0.0.1."""
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def canary() -> AsyncIterator[HttpServer]:
-    async with HttpServer() as server:
-        yield server
 
 
 def allowing(*ports: int, **fields: object) -> Settings:

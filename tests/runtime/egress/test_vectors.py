@@ -7,7 +7,6 @@ is allowed, so only the address rules stand between a vector and the canary.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -89,17 +88,6 @@ ANSWERS = {
     "public.example": [["93.184.216.34"]],
 }
 REDIRECTOR = "127.0.0.2"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def canary() -> AsyncIterator[HttpServer]:
-    async with HttpServer() as server:
-        yield server
 
 
 def settings_for(*ports: int) -> Settings:

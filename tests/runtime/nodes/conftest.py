@@ -12,10 +12,10 @@ import pytest
 import redis
 import redis.asyncio
 
-from runtime.config import Settings
-from runtime.nodes.context import NodeContext, Services
+from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import RunFn
 from tests.openai_server import OpenAIServer
+from tests.runtime.nodes.factory import EventRecorder, make_context, make_services
 
 
 @dataclass
@@ -26,7 +26,11 @@ class NodeRunner:
     """
 
     server: OpenAIServer
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    recorder: EventRecorder = field(default_factory=EventRecorder)
+
+    @property
+    def events(self) -> list[tuple[str, dict[str, Any]]]:
+        return self.recorder.events
 
     def __call__(
         self,
@@ -42,7 +46,7 @@ class NodeRunner:
 
     def emitted(self, event_type: str) -> list[dict[str, Any]]:
         """The data of every emitted event of this type, in order."""
-        return [data for kind, data in self.events if kind == event_type]
+        return self.recorder.of_type(event_type)
 
     async def _run(
         self, run: RunFn, params: Any, redis_url: str | None, http: httpx.AsyncClient | None, context: dict[str, Any]
@@ -55,28 +59,14 @@ class NodeRunner:
             return await run(params, self.context(client, cache, **context))
 
     def context(self, http: httpx.AsyncClient, cache: Any, **overrides: Any) -> NodeContext:
-        async def emit(event_type: str, data: dict[str, Any]) -> None:
-            self.events.append((event_type, data))
-
         async def credentials(credential_id: str) -> dict[str, Any]:
             assert credential_id == "cred-openai"
             return {"api_key": "sk-test", "base_url": self.server.base_url}
 
-        async def run_workflow(workflow_id: str, data: Any) -> Any:
-            raise AssertionError("the node under test must not run sub-workflows")
-
-        services = Services(Settings(), http, credentials, run_workflow, redis=cache)
-        fields: dict[str, Any] = {
-            "run_id": "run-1",
-            "node_id": "ask",
-            "trigger": {"body": {}, "headers": {}, "query": {}},
-            "outputs": {},
-            "inputs": {},
-            "emit": emit,
-            "services": services,
-            "credential_ids": {"openai": "cred-openai"},
-        }
-        return NodeContext(**(fields | overrides))
+        services = make_services(http=http, credentials=credentials, redis=cache)
+        fields = {"node_id": "ask", "emit": self.recorder, "services": services,
+                  "credential_ids": {"openai": "cred-openai"}}  # fmt: skip
+        return make_context(**(fields | overrides))
 
 
 @pytest.fixture
