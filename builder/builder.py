@@ -1,10 +1,11 @@
-"""The Trellis web app: pages (and, in later issues, the HTTP API)."""
+"""The Trellis web app: pages, and the HTTP API mounted in front of Reflex's own routes."""
 
 import reflex as rx
 
 from builder import routes
+from builder.api import create_api
 from builder.pages.workflows import workflows_page
 from builder.state.workflows import WorkflowListState
 
-app = rx.App(theme=rx.theme(accent_color="iris", radius="medium"))
+app = rx.App(theme=rx.theme(accent_color="iris", radius="medium"), api_transformer=create_api())
 app.add_page(workflows_page, route=routes.WORKFLOWS, title="Workflows · Trellis", on_load=WorkflowListState.load)

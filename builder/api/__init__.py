@@ -1,0 +1,18 @@
+"""The HTTP API served on the app's one port beside the pages: webhooks, REST `/api/v1`, ops
+endpoints, and the OpenAPI document (`/api/openapi.json`, browsable at `/api/docs`)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from builder.api import hooks, ops, v1
+
+
+def create_api() -> FastAPI:
+    """The FastAPI app Reflex mounts its own routes behind (ours take precedence)."""
+    api = FastAPI(
+        title="Trellis API", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None
+    )
+    for router in (hooks.router, v1.router, ops.router):
+        api.include_router(router)
+    return api

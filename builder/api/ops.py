@@ -1,0 +1,7 @@
+"""Ops endpoints: `/metrics`, `/healthz`, `/readyz`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["ops"])
