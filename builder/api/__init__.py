@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from builder.api import hooks, ops, v1
+from builder.api.errors import install_error_handlers
 
 
 def create_api() -> FastAPI:
@@ -13,6 +14,7 @@ def create_api() -> FastAPI:
     api = FastAPI(
         title="Trellis API", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None
     )
+    install_error_handlers(api)
     for router in (hooks.router, v1.router, ops.router):
         api.include_router(router)
     return api
