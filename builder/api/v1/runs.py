@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 
 from builder.api.errors import ApiError
 from builder.api.v1.auth import Reader, Writer
+from builder.api.v1.idempotency import start_once
 from builder.api.v1.models import NodeRunOut, RunAccepted, RunDetail, RunPage, RunStart, RunSummary, error_responses
 from builder.api.v1.run_query import encode_cursor, runs_query
 from builder.api.v1.workflows import workspace_session
@@ -64,16 +65,30 @@ def accepted(run_id: str) -> RunAccepted:
 
 
 @router.post(
-    "", status_code=202, response_model=RunAccepted, responses=error_responses(403, 404), summary="Start a run"
-)
-async def start(body: RunStart, caller: Writer, response: Response) -> RunAccepted:
+    "", status_code=202, response_model=RunAccepted, responses=error_responses(400, 403, 404, 409),
+    summary="Start a run",
+)  # fmt: skip
+async def start(
+    body: RunStart,
+    caller: Writer,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> RunAccepted:
     """Start the latest version of workflow `workflow_id` with `input` as `trigger.body`.
 
-    Answers once the run is stored; follow it at `status_url` or as events at `events_url`.
+    Answers once the run is stored; follow it at `status_url` or as events at `events_url`. With an
+    `Idempotency-Key` (22-255 characters, e.g. a UUID), retrying the same request within 24 hours
+    answers the same run again (`Idempotent-Replayed: true`) instead of starting another.
     """
-    run_id, _future = await run_in_threadpool(
-        start_run, get_settings(), caller.workspace_id, body.workflow_id, trigger_payload(body.input), RunTrigger.API
-    )
+    if idempotency_key is None:
+        settings = get_settings()
+        trigger = trigger_payload(body.input)
+        run_id, _future = await run_in_threadpool(
+            start_run, settings, caller.workspace_id, body.workflow_id, trigger, RunTrigger.API
+        )
+    else:
+        run_id, replayed = await run_in_threadpool(start_once, caller, idempotency_key, body)
+        response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
     response.headers["Location"] = f"/api/v1/runs/{run_id}"
     return accepted(run_id)
 
