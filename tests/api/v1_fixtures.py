@@ -97,19 +97,25 @@ def cli_key(server: V1Server, name: str, role: Role) -> str:
     return result.stdout.strip()
 
 
+def workspace_key(server: V1Server, name: str) -> tuple[str, str]:
+    """A new workspace named `name` and an editor key for it (made through the store): (workspace id, key)."""
+    engine = make_engine(server.database_url)
+    with Session(engine) as session:
+        workspace = Workspace(name=name)
+        session.add(workspace)
+        session.flush()
+        key = create_api_key(session, workspace.id, f"{name} key").plaintext
+        session.commit()
+        workspace_id = workspace.id
+    engine.dispose()
+    return workspace_id, key
+
+
 @pytest.fixture(scope="session")
 def keys(v1_server: V1Server) -> Keys:
     """Keys for the local workspace (from the CLI) and for a second workspace (from the store)."""
     editor, viewer = cli_key(v1_server, "tests", Role.EDITOR), cli_key(v1_server, "read-only", Role.VIEWER)
-    engine = make_engine(v1_server.database_url)
-    with Session(engine) as session:
-        other = Workspace(name="Someone else")
-        session.add(other)
-        session.flush()
-        other_key = create_api_key(session, other.id, "theirs").plaintext
-        session.commit()
-        other_id = other.id
-    engine.dispose()
+    other_id, other_key = workspace_key(v1_server, "Someone else")
     return Keys(editor, viewer, other_key, other_id)
 
 

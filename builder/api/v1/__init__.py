@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from builder.api.v1 import documents, run_events, runs, versions, workflows
 from builder.api.v1.auth import Reader
+from builder.api.v1.fallback import install_fallback
 from builder.api.v1.models import CallerOut, error_responses
 
 router = APIRouter(prefix="/api/v1")
@@ -19,3 +20,4 @@ def me(caller: Reader) -> CallerOut:
 
 for resource in (documents, workflows, versions, runs, run_events):
     router.include_router(resource.router)
+install_fallback(router)

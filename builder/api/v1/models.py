@@ -28,7 +28,7 @@ class ErrorBody(BaseModel):
 
 
 ERROR_DESCRIPTIONS = {
-    400: "Malformed header, cursor or idempotency key.",
+    400: "Malformed request: a body that is not JSON, or a bad header, cursor or idempotency key.",
     401: "Missing, malformed, unknown or revoked API key.",
     403: "The key's role may read but not change or run.",
     404: "No such resource in the key's workspace.",
@@ -38,10 +38,10 @@ ERROR_DESCRIPTIONS = {
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` entry declaring these error statuses with the error body (401 and 422 always)."""
+    """The `responses=` entry declaring these error statuses with the error body (400, 401 and 422 always)."""
     return {
         status: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[status]}
-        for status in sorted({401, 422, *statuses})
+        for status in sorted({400, 401, 422, *statuses})
     }
 
 

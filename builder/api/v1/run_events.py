@@ -101,7 +101,7 @@ def _load_run(workspace_id: str, run_id: str) -> RunDetail:
 
 
 @router.get(
-    "/{run_id}/events", response_class=StreamingResponse, responses={**SSE_RESPONSE, **error_responses(400, 404)},
+    "/{run_id}/events", response_class=StreamingResponse, responses={**SSE_RESPONSE, **error_responses(404)},
     summary="Follow a run's events (SSE)",
 )  # fmt: skip
 async def events(

@@ -65,7 +65,7 @@ def accepted(run_id: str) -> RunAccepted:
 
 
 @router.post(
-    "", status_code=202, response_model=RunAccepted, responses=error_responses(400, 403, 404, 409),
+    "", status_code=202, response_model=RunAccepted, responses=error_responses(403, 404, 409),
     summary="Start a run",
 )  # fmt: skip
 async def start(
@@ -93,7 +93,7 @@ async def start(
     return accepted(run_id)
 
 
-@router.get("", response_model=RunPage, responses=error_responses(400), summary="List runs")
+@router.get("", response_model=RunPage, responses=error_responses(), summary="List runs")
 def list_page(
     caller: Reader,
     workflow_id: Annotated[str | None, Query(max_length=64)] = None,
