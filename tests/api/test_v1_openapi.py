@@ -7,6 +7,9 @@ the declared schema. Examples per operation are capped to keep the suite fast.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 import httpx
 import pytest
 import schemathesis
@@ -25,8 +28,11 @@ OPERATIONS = {
     ("get", "/api/v1/workflows/{workflow_id}/export"), ("post", "/api/v1/runs"), ("get", "/api/v1/runs"),
     ("get", "/api/v1/runs/{run_id}"), ("post", "/api/v1/runs/{run_id}/cancel"), ("get", "/api/v1/runs/{run_id}/events"),
 }  # fmt: skip
+WITHOUT_INPUT = {("get", "/api/v1/me"), ("get", "/api/v1/workflows")}
+"""Operations with no parameter or body: there is nothing to make invalid."""
 MAX_EXAMPLES = 10
 """Generated requests per operation and mode; enough to find shape errors, small enough for a fast suite."""
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def test_the_schema_lists_every_route_behind_bearer_auth(v1_server: V1Server) -> None:
@@ -57,6 +63,9 @@ def api_schema(v1_server: V1Server) -> BaseSchema:
     """The live server's schema, its requests sent to that server."""
     schema = schemathesis.openapi.from_url(f"{v1_server.url}/api/openapi.json")
     schema.config.update(base_url=v1_server.url)
+    # The key is sent by the test itself; generated (and negated) Authorization headers would be overwritten
+    # by it, turning a "negative" request into a valid one.
+    schema.config.generation.update(with_security_parameters=False)
     return schema
 
 
@@ -66,8 +75,17 @@ def fuzz_key(v1_server: V1Server) -> str:
     return workspace_key(v1_server, "schemathesis")[1]
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize(("method", "path"), sorted(OPERATIONS))
+def routable(case: Case) -> bool:
+    """Whether the case's path parameters leave a path the app can route (no control characters)."""
+    # schemathesis hands path parameters over percent-encoded.
+    return not any(CONTROL.search(unquote(str(value))) for value in (case.path_parameters or {}).values())
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "mode"),
+    [(method, path, GenerationMode.POSITIVE) for method, path in sorted(OPERATIONS)]
+    + [(method, path, GenerationMode.NEGATIVE) for method, path in sorted(OPERATIONS - WITHOUT_INPUT)],
+)
 def test_the_api_keeps_to_its_schema(
     api_schema: BaseSchema, fuzz_key: str, method: str, path: str, mode: GenerationMode
 ) -> None:
@@ -77,7 +95,9 @@ def test_the_api_keeps_to_its_schema(
 
     # Not `positive_data_acceptance`: a schema-valid document can still name an unknown node type, and a
     # schema-valid cursor or event id can still be one the server never issued; both rightly answer 4xx.
-    @given(case=operation.as_strategy(mode))
+    # Paths holding a control character are left out: Reflex's top-level mount (reflex/app.py, `mount("")`)
+    # cannot route them and answers a plain-text 404 before this API sees the request.
+    @given(case=operation.as_strategy(mode).filter(routable))
     @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(case: Case) -> None:
         case.call_and_validate(headers=auth, timeout=10, excluded_checks=[positive_data_acceptance])

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from builder.api.v1 import documents, run_events, runs, versions, workflows
 from builder.api.v1.auth import Reader
 from builder.api.v1.fallback import install_fallback
+from builder.api.v1.guards import reject_nul_characters, reject_unknown_query
 from builder.api.v1.models import CallerOut, error_responses
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query), Depends(reject_nul_characters)])
 
 
 @router.get("/me", response_model=CallerOut, responses=error_responses(), tags=["keys"], summary="Who am I")

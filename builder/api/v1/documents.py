@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from builder.api.v1.auth import Reader, Writer
-from builder.api.v1.models import DOCUMENT_DESCRIPTION, WorkflowDetail, error_responses
+from builder.api.v1.models import DOCUMENT_DESCRIPTION, Id, WorkflowDetail, error_responses
 from builder.api.v1.workflows import workflow_detail, workspace_session
 from runtime.workflows import export_workflow, import_workflow, parse_upload
 
@@ -57,7 +57,7 @@ async def import_document(request: Request, caller: Writer, response: Response) 
     "/{workflow_id}/export", response_class=JSONResponse, responses={**error_responses(404), **EXPORT_RESPONSE},
     summary="Export a workflow document",
 )  # fmt: skip
-def export_document(workflow_id: str, caller: Reader) -> JSONResponse:
+def export_document(workflow_id: Id, caller: Reader) -> JSONResponse:
     """The latest document of the workflow, ready to import elsewhere (no secrets: credentials are ids)."""
     with workspace_session() as session:
         document = export_workflow(session, caller.workspace_id, workflow_id)

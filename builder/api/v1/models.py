@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.store import NodeRunStatus, Role, RunStatus, RunTrigger
 
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+Id = Annotated[str, Path(pattern=ID_PATTERN, description="A resource id, e.g. `wf_3kTq...`.")]
+"""A path parameter holding an id; anything else cannot name a resource and is refused with 422."""
 Document = dict[str, Any]
 DOCUMENT_DESCRIPTION = (
     "A workflow document (`format: trellis.workflow`); its JSON Schema is runtime/graph/workflow.schema.json."

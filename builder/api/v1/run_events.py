@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from builder.api.errors import ApiError
 from builder.api.sse import run_events_response, sse_frame
 from builder.api.v1.auth import Reader
-from builder.api.v1.models import RunDetail, error_responses
+from builder.api.v1.models import Id, RunDetail, error_responses
 from builder.api.v1.runs import FINISHED, get_run, run_detail
 from builder.api.v1.workflows import workspace_session
 from runtime.config import Settings, get_settings
@@ -105,7 +105,7 @@ def _load_run(workspace_id: str, run_id: str) -> RunDetail:
     summary="Follow a run's events (SSE)",
 )  # fmt: skip
 async def events(
-    run_id: str,
+    run_id: Id,
     caller: Reader,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
 ) -> StreamingResponse:

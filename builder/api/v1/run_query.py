@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -11,7 +12,10 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from builder.api.errors import ApiError
+from builder.api.v1.models import ID_PATTERN
 from runtime.store import Run, RunStatus, RunTrigger
+
+ID = re.compile(ID_PATTERN)
 
 
 def encode_cursor(run: Run) -> str:
@@ -24,7 +28,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     """The (created_at, id) a cursor points after; 400 `invalid_cursor` for anything not made by `encode_cursor`."""
     try:
         created_at, run_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return as_utc(datetime.fromisoformat(created_at)), str(run_id)
+        if not isinstance(run_id, str) or ID.fullmatch(run_id) is None:
+            raise ValueError(f"not a run id: {run_id!r}")
+        return as_utc(datetime.fromisoformat(created_at)), run_id
     except (ValueError, TypeError) as error:
         message = f"cursor {cursor!r} is not a cursor this API returned; pass `next_cursor` from the previous page."
         raise ApiError(400, "invalid_cursor", message, field="cursor") from error

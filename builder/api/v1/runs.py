@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from builder.api.errors import ApiError
 from builder.api.v1.auth import Reader, Writer
 from builder.api.v1.idempotency import start_once
-from builder.api.v1.models import NodeRunOut, RunAccepted, RunDetail, RunPage, RunStart, RunSummary, error_responses
+from builder.api.v1.models import Id, NodeRunOut, RunAccepted, RunDetail, RunPage, RunStart, RunSummary, error_responses
 from builder.api.v1.run_query import encode_cursor, runs_query
 from builder.api.v1.workflows import workspace_session
 from runtime.config import get_settings
@@ -117,7 +117,7 @@ def list_page(
 
 
 @router.get("/{run_id}", response_model=RunDetail, responses=error_responses(404), summary="Get a run")
-def get_one(run_id: str, caller: Reader) -> RunDetail:
+def get_one(run_id: Id, caller: Reader) -> RunDetail:
     """The run with its input, output, error and node runs."""
     with workspace_session() as session:
         return run_detail(session, get_run(session, caller.workspace_id, run_id))
@@ -127,7 +127,7 @@ def get_one(run_id: str, caller: Reader) -> RunDetail:
     "/{run_id}/cancel", status_code=202, response_model=RunSummary, responses=error_responses(403, 404, 409),
     summary="Cancel a run",
 )  # fmt: skip
-def cancel(run_id: str, caller: Writer) -> RunSummary:
+def cancel(run_id: Id, caller: Writer) -> RunSummary:
     """Cancel the run: a queued one ends at once, a running one stops at its current node (409 if finished)."""
     with workspace_session() as session:
         run = get_run(session, caller.workspace_id, run_id)

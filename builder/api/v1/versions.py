@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path
 from sqlmodel import select
 
 from builder.api.v1.auth import Reader
-from builder.api.v1.models import VersionDetail, VersionList, VersionSummary, error_responses
+from builder.api.v1.models import Id, VersionDetail, VersionList, VersionSummary, error_responses
 from builder.api.v1.workflows import workspace_session
 from runtime.errors import NotFound
 from runtime.store import WorkflowVersion, get_workflow, list_versions
@@ -23,7 +23,7 @@ def version_summary(version: WorkflowVersion) -> VersionSummary:
 
 
 @router.get("", response_model=VersionList, responses=error_responses(404), summary="List versions")
-def list_all(workflow_id: str, caller: Reader) -> VersionList:
+def list_all(workflow_id: Id, caller: Reader) -> VersionList:
     """Every saved version of the workflow, newest first."""
     with workspace_session() as session:
         versions = list_versions(session, caller.workspace_id, workflow_id)
@@ -31,7 +31,7 @@ def list_all(workflow_id: str, caller: Reader) -> VersionList:
 
 
 @router.get("/{number}", response_model=VersionDetail, responses=error_responses(404), summary="Get a version")
-def get_one(workflow_id: str, caller: Reader, number: int = Path(ge=1, le=2**31 - 1)) -> VersionDetail:
+def get_one(workflow_id: Id, caller: Reader, number: int = Path(ge=1, le=2**31 - 1)) -> VersionDetail:
     """Version `number` (1 is the first saved) of the workflow, with its document."""
     with workspace_session() as session:
         get_workflow(session, caller.workspace_id, workflow_id)

@@ -11,6 +11,7 @@ from sqlmodel import Session, func, select
 from builder.api.errors import ApiError
 from builder.api.v1.auth import Reader, Writer
 from builder.api.v1.models import (
+    Id,
     WorkflowCreate,
     WorkflowDetail,
     WorkflowList,
@@ -94,7 +95,7 @@ def create(body: WorkflowCreate, caller: Writer, response: Response) -> Workflow
 
 
 @router.get("/{workflow_id}", response_model=WorkflowDetail, responses=error_responses(404), summary="Get a workflow")
-def get_one(workflow_id: str, caller: Reader) -> WorkflowDetail:
+def get_one(workflow_id: Id, caller: Reader) -> WorkflowDetail:
     """The workflow and its latest document."""
     with workspace_session() as session:
         return workflow_detail(session, caller.workspace_id, get_workflow(session, caller.workspace_id, workflow_id))
@@ -103,7 +104,7 @@ def get_one(workflow_id: str, caller: Reader) -> WorkflowDetail:
 @router.patch(
     "/{workflow_id}", response_model=WorkflowDetail, responses=error_responses(403, 404), summary="Update a workflow"
 )
-def update(workflow_id: str, body: WorkflowUpdate, caller: Writer) -> WorkflowDetail:
+def update(workflow_id: Id, body: WorkflowUpdate, caller: Writer) -> WorkflowDetail:
     """Rename the workflow (`name`) and/or save `document` as its new latest version (validated first)."""
     with workspace_session() as session:
         workflow = get_workflow(session, caller.workspace_id, workflow_id)
@@ -119,7 +120,7 @@ def update(workflow_id: str, body: WorkflowUpdate, caller: Writer) -> WorkflowDe
     "/{workflow_id}", status_code=204, response_class=Response, responses=error_responses(403, 404),
     summary="Delete a workflow",
 )  # fmt: skip
-def delete(workflow_id: str, caller: Writer) -> Response:
+def delete(workflow_id: Id, caller: Writer) -> Response:
     """Delete the workflow with its versions, runs and webhooks."""
     with workspace_session() as session:
         delete_workflow(session, caller.workspace_id, workflow_id)
