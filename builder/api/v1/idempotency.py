@@ -52,6 +52,13 @@ def _claim(caller: Caller, key: str, fingerprint: str) -> Claim:
     raise ApiError(409, "idempotency_key_in_flight", f"A request with Idempotency-Key {key!r} is in progress.")
 
 
+def start_api_run(caller: Caller, body: RunStart) -> str:
+    """Store and dispatch a run of the workflow's latest version with `body.input` as `trigger.body`; its id."""
+    trigger = trigger_payload(body.input)
+    run_id, _future = start_run(get_settings(), caller.workspace_id, body.workflow_id, trigger, RunTrigger.API)
+    return run_id
+
+
 def start_once(caller: Caller, key: str, body: RunStart) -> tuple[str, bool]:
     """The run started for `key`: (run id, whether it was started by an earlier request)."""
     claim = _claim(caller, checked_key(key), request_hash(body))
@@ -64,9 +71,7 @@ def start_once(caller: Caller, key: str, body: RunStart) -> tuple[str, bool]:
         message = f"A request with Idempotency-Key {key!r} is still in progress; retry after it answers."
         raise ApiError(409, "idempotency_key_in_flight", message, headers={"Retry-After": "1"})
     try:
-        run_id, _future = start_run(
-            get_settings(), caller.workspace_id, body.workflow_id, trigger_payload(body.input), RunTrigger.API
-        )
+        run_id = start_api_run(caller, body)
     except BaseException:
         with session_scope(get_engine()) as session:
             release_claim(session, claim.row.id)

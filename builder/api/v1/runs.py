@@ -11,13 +11,13 @@ from sqlmodel import Session, col, select
 
 from builder.api.errors import ApiError
 from builder.api.v1.auth import Reader, Writer
-from builder.api.v1.idempotency import start_once
+from builder.api.v1.idempotency import start_api_run, start_once
 from builder.api.v1.models import Id, NodeRunOut, RunAccepted, RunDetail, RunPage, RunStart, RunSummary, error_responses
 from builder.api.v1.run_query import encode_cursor, runs_query
 from builder.api.v1.workflows import workspace_session
 from runtime.config import get_settings
 from runtime.errors import NotFound
-from runtime.executor.dispatch import cancel_run, start_run, trigger_payload
+from runtime.executor.dispatch import cancel_run
 from runtime.store import NodeRun, Run, RunStatus, RunTrigger
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -81,11 +81,7 @@ async def start(
     answers the same run again (`Idempotent-Replayed: true`) instead of starting another.
     """
     if idempotency_key is None:
-        settings = get_settings()
-        trigger = trigger_payload(body.input)
-        run_id, _future = await run_in_threadpool(
-            start_run, settings, caller.workspace_id, body.workflow_id, trigger, RunTrigger.API
-        )
+        run_id = await run_in_threadpool(start_api_run, caller, body)
     else:
         run_id, replayed = await run_in_threadpool(start_once, caller, idempotency_key, body)
         response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
