@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from runtime.store import NodeRunStatus, Role, RunStatus, RunTrigger
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 Id = Annotated[str, Path(pattern=ID_PATTERN, description="A resource id, e.g. `wf_3kTq...`.")]
 """A path parameter holding an id; anything else cannot name a resource and is refused with 422."""
+
+
+def _iso_only(value: Any) -> Any:
+    # pydantic also reads numbers as Unix timestamps; the schema (and users) mean ISO 8601 text.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        raise ValueError(f"{value!r} is not an ISO 8601 date-time such as 2026-01-31T09:00:00Z")
+    return value
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|infinity|nan)", re.IGNORECASE)
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+"""A date-time given as ISO 8601 text (a timezone-less one is taken as UTC)."""
 Document = dict[str, Any]
 DOCUMENT_DESCRIPTION = (
     "A workflow document (`format: trellis.workflow`); its JSON Schema is runtime/graph/workflow.schema.json."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
@@ -12,7 +11,17 @@ from sqlmodel import Session, col, select
 from builder.api.errors import ApiError
 from builder.api.v1.auth import Reader, Writer
 from builder.api.v1.idempotency import start_api_run, start_once
-from builder.api.v1.models import Id, NodeRunOut, RunAccepted, RunDetail, RunPage, RunStart, RunSummary, error_responses
+from builder.api.v1.models import (
+    Id,
+    IsoDateTime,
+    NodeRunOut,
+    RunAccepted,
+    RunDetail,
+    RunPage,
+    RunStart,
+    RunSummary,
+    error_responses,
+)
 from builder.api.v1.run_query import encode_cursor, runs_query
 from builder.api.v1.workflows import workspace_session
 from runtime.config import get_settings
@@ -95,8 +104,8 @@ def list_page(
     workflow_id: Annotated[str | None, Query(max_length=64)] = None,
     status: RunStatus | None = None,
     trigger: RunTrigger | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: IsoDateTime | None = None,
+    created_before: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> RunPage:
