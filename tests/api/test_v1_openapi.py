@@ -7,6 +7,7 @@ the declared schema. Examples per operation are capped to keep the suite fast.
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import unquote
 
@@ -30,8 +31,8 @@ OPERATIONS = {
 }  # fmt: skip
 WITHOUT_INPUT = {("get", "/api/v1/me"), ("get", "/api/v1/workflows")}
 """Operations with no parameter or body: there is nothing to make invalid."""
-MAX_EXAMPLES = 10
-"""Generated requests per operation and mode; enough to find shape errors, small enough for a fast suite."""
+MAX_EXAMPLES = int(os.environ.get("TRELLIS_TEST_FUZZ_EXAMPLES", "10"))
+"""Generated requests per operation and mode: 10 finds shape errors and keeps the suite fast; raise it for a soak."""
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from runtime.store import Role, Workspace, make_engine
 from runtime.store.api_keys import create_api_key
+from tests.conftest import PgDatabases
 from tests.e2e.conftest import running_server
 from tests.loopback import LoopbackServer
 
@@ -66,8 +67,8 @@ def stuck_site() -> Iterator[LoopbackServer]:
 
 @pytest.fixture(scope="session")
 def v1_server(
-    tmp_path_factory: pytest.TempPathFactory, make_pg_database, stuck_site: LoopbackServer
-) -> Iterator[V1Server]:  # type: ignore[no-untyped-def]
+    tmp_path_factory: pytest.TempPathFactory, make_pg_database: PgDatabases, stuck_site: LoopbackServer
+) -> Iterator[V1Server]:
     """`trellis serve` plus one `trellis worker` on a fresh PostgreSQL database and an emptied Redis database."""
     redis_url = os.environ.get("TRELLIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     client = redis.Redis.from_url(redis_url)

@@ -10,8 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from builder.api.v1.auth import Reader, Writer
+from builder.api.v1.db import workspace_session
 from builder.api.v1.models import DOCUMENT_DESCRIPTION, Id, WorkflowDetail, error_responses
-from builder.api.v1.workflows import workflow_detail, workspace_session
+from builder.api.v1.workflows import workflow_detail
 from runtime.workflows import export_workflow, import_workflow, parse_upload
 
 router = APIRouter(prefix="/workflows", tags=["import and export"])

@@ -12,9 +12,9 @@ from fastapi.responses import StreamingResponse
 from builder.api.errors import ApiError
 from builder.api.sse import run_events_response, sse_frame
 from builder.api.v1.auth import Reader
+from builder.api.v1.db import workspace_session
 from builder.api.v1.models import Id, RunDetail, error_responses
 from builder.api.v1.runs import FINISHED, get_run, run_detail
-from builder.api.v1.workflows import workspace_session
 from runtime.config import Settings, get_settings
 from runtime.events import RUN_FINISHED, Event, InvalidEventId, open_event_stream
 from runtime.events.model import format_time, parse_event_id

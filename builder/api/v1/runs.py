@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from builder.api.errors import ApiError
 from builder.api.v1.auth import Reader, Writer
+from builder.api.v1.db import workspace_session
 from builder.api.v1.idempotency import start_api_run, start_once
 from builder.api.v1.models import (
     Id,
@@ -23,7 +24,6 @@ from builder.api.v1.models import (
     error_responses,
 )
 from builder.api.v1.run_query import encode_cursor, runs_query
-from builder.api.v1.workflows import workspace_session
 from runtime.config import get_settings
 from runtime.errors import NotFound
 from runtime.executor.dispatch import cancel_run

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Path
 from sqlmodel import select
 
 from builder.api.v1.auth import Reader
+from builder.api.v1.db import workspace_session
 from builder.api.v1.models import Id, VersionDetail, VersionList, VersionSummary, error_responses
-from builder.api.v1.workflows import workspace_session
 from runtime.errors import NotFound
 from runtime.store import WorkflowVersion, get_workflow, list_versions
 

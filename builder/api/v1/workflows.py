@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from fastapi import APIRouter, Response
 from sqlmodel import Session, func, select
 
 from builder.api.errors import ApiError
 from builder.api.v1.auth import Reader, Writer
+from builder.api.v1.db import workspace_session
 from builder.api.v1.models import (
     Id,
     WorkflowCreate,
@@ -22,31 +20,18 @@ from builder.api.v1.models import (
 from runtime.graph.schema import dump_document
 from runtime.graph.validate import validate_document
 from runtime.store import (
-    InvalidValueError,
     Workflow,
     WorkflowVersion,
     delete_workflow,
-    get_engine,
     get_workflow,
     latest_version,
     list_workflows,
     rename_workflow,
     save_version,
-    session_scope,
 )
 from runtime.workflows import create_blank_workflow, import_workflow
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
-
-
-@contextmanager
-def workspace_session() -> Iterator[Session]:
-    """A committing session in which the store's refusals of a value answer 422 naming the field."""
-    try:
-        with session_scope(get_engine()) as session:
-            yield session
-    except InvalidValueError as error:
-        raise ApiError(422, "invalid_value", str(error), field=error.field) from error
 
 
 def workflow_summary(workflow: Workflow, latest: int) -> WorkflowSummary:
