@@ -10,20 +10,20 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from builder.api.errors import ApiError
-from builder.api.sse import run_events_response, sse_frame
+from builder.api.sse import event_stream_response, run_events_response, sse_frame
 from builder.api.v1.auth import Reader
 from builder.api.v1.db import workspace_session
 from builder.api.v1.models import Id, RunDetail, error_responses
 from builder.api.v1.runs import FINISHED, get_run, run_detail
 from runtime.config import Settings, get_settings
-from runtime.events import RUN_FINISHED, Event, InvalidEventId, open_event_stream
+from runtime.events import RUN_FINISHED, Event, EventType, InvalidEventId, open_event_stream
 from runtime.events.model import format_time, parse_event_id
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 STORED_EVENT_MS = 0
 """Events rebuilt from stored node runs have ids `0-<seq>`, below every live stream id."""
-NODE_EVENT = {
+NODE_EVENT: dict[str, EventType] = {
     "succeeded": "node_finished",
     "failed": "node_failed",
     "cancelled": "node_failed",
@@ -54,7 +54,7 @@ def stored_events(run: RunDetail) -> list[Event]:
 
     Tokens and tool calls are not stored, so they are not in it; every event's data says `"stored": true`.
     """
-    shapes: list[tuple[str, str | None, dict[str, Any]]] = [
+    shapes: list[tuple[EventType, str | None, dict[str, Any]]] = [
         ("run_started", None, {"workflow_id": run.workflow_id, "trigger": run.trigger.value})
     ]
     for node in run.node_runs:
@@ -65,7 +65,7 @@ def stored_events(run: RunDetail) -> list[Event]:
     moment = format_time(run.finished_at or run.created_at)
     return [
         Event(id=f"{STORED_EVENT_MS}-{seq}", type=kind, run_id=run.id, node_id=node_id, seq=seq, time=moment,
-              data={**data, "stored": True})  # type: ignore[arg-type]
+              data={**data, "stored": True})
         for seq, (kind, node_id, data) in enumerate(shapes, start=1)
     ]  # fmt: skip
 
@@ -115,5 +115,4 @@ async def events(
     settings = get_settings()
     if run.status not in FINISHED:
         return run_events_response(settings, run_id, after)
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(finished_run_frames(settings, run, after), media_type="text/event-stream", headers=headers)
+    return event_stream_response(finished_run_frames(settings, run, after))
