@@ -1,4 +1,4 @@
-"""The `trellis` command line: serve, migrate, validate, import, export."""
+"""The `trellis` command line: serve, migrate, validate, import, export, exec, worker, credential, apikey."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from runtime.cli_apikey import apikey
 from runtime.config import get_settings
 from runtime.engine import compile_workflow
 from runtime.errors import NotFound, WorkflowInvalid
@@ -21,10 +22,10 @@ from runtime.store import (
     RunStatus,
     create_credential,
     ensure_database,
-    ensure_local_workspace,
     get_engine,
     session_scope,
 )
+from runtime.store.migrate import local_workspace_id
 from runtime.workflows import export_workflow, import_workflow, parse_upload
 
 EXIT_INVALID = 2
@@ -36,13 +37,6 @@ def report_invalid(error: WorkflowInvalid) -> None:
     for issue in error.issues:
         click.echo(f"  - {issue}", err=True)
     sys.exit(EXIT_INVALID)
-
-
-def local_workspace_id() -> str:
-    """The workspace CLI commands act in (the zero-setup local one), migrating the database first."""
-    ensure_database()
-    with session_scope(get_engine()) as session:
-        return ensure_local_workspace(session).id
 
 
 @click.group()
@@ -169,3 +163,6 @@ def credential_add(name: str, kind: str, credential_id: str | None) -> None:
             session, workspace_id, name, kind, encrypt_fields(fields), credential_id=credential_id
         )
     click.echo(stored.id)
+
+
+main.add_command(apikey)

@@ -4,6 +4,7 @@ endpoints, and the OpenAPI document (`/api/openapi.json`, browsable at `/api/doc
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from builder.api import hooks, ops, v1
 from builder.api.errors import install_error_handlers
@@ -11,9 +12,13 @@ from builder.api.errors import install_error_handlers
 
 def create_api() -> FastAPI:
     """The FastAPI app Reflex mounts its own routes behind (ours take precedence)."""
-    api = FastAPI(
-        title="Trellis API", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None
-    )
+    # FastAPIOffline serves the docs page's Swagger UI files itself: the default loads them from a CDN,
+    # which an offline or locked-down install cannot reach.
+    api = FastAPIOffline(
+        title="Trellis API", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+        static_url="/api/docs/static", swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+        swagger_ui_parameters={"persistAuthorization": True},
+    )  # fmt: skip
     install_error_handlers(api)
     for router in (hooks.router, v1.router, ops.router):
         api.include_router(router)

@@ -6,11 +6,13 @@ FastAPI's request validation into that shape, so no route formats an error by ha
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runtime.errors import NotFound, WorkflowInvalid
 
@@ -58,9 +60,18 @@ async def _request_invalid(_request: Request, error: Exception) -> JSONResponse:
     return error_response(ApiError(422, "invalid_request", f"The request is invalid at: {fields}", issues=issues))
 
 
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    # What FastAPI raises itself, e.g. 400 for a body that is not JSON: same shape, code from the status.
+    assert isinstance(error, StarletteHTTPException)
+    code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    headers = dict(error.headers or {})
+    return error_response(ApiError(error.status_code, code, str(error.detail), headers=headers))
+
+
 def install_error_handlers(api: FastAPI) -> None:
     """Make every error the API raises answer in the one JSON shape."""
     api.add_exception_handler(ApiError, _api_error)
     api.add_exception_handler(NotFound, _not_found)
     api.add_exception_handler(WorkflowInvalid, _workflow_invalid)
     api.add_exception_handler(RequestValidationError, _request_invalid)
+    api.add_exception_handler(StarletteHTTPException, _http_error)

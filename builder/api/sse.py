@@ -42,5 +42,10 @@ def run_events_response(settings: Settings, run_id: str, after: str | None = Non
 
     `after` is checked by the stream (`InvalidEventId` for a malformed one): callers validate it first.
     """
+    return event_stream_response(run_event_frames(settings, run_id, after))
+
+
+def event_stream_response(frames: AsyncIterator[str]) -> StreamingResponse:
+    """A `text/event-stream` answer sending `frames`, with nothing in between allowed to cache or buffer it."""
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(run_event_frames(settings, run_id, after), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(frames, media_type="text/event-stream", headers=headers)

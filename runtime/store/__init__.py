@@ -8,6 +8,7 @@ from runtime.store.audit import AuditEvent
 from runtime.store.columns import new_id, utcnow
 from runtime.store.credentials import Credential, create_credential, get_credential
 from runtime.store.engine import get_engine, make_engine, session_scope
+from runtime.store.idempotency import IdempotencyKey
 from runtime.store.migrate import current_revision, ensure_database, upgrade_database
 from runtime.store.runs import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger
 from runtime.store.workflows import (
@@ -33,6 +34,7 @@ __all__ = [
     "Credential",
     "create_credential",
     "get_credential",
+    "IdempotencyKey",
     "InvalidValueError",
     "Membership",
     "NodeRun",

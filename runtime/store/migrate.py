@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 
 from runtime.config import get_settings
 from runtime.store.accounts import ensure_local_workspace
-from runtime.store.engine import make_engine, session_scope
+from runtime.store.engine import get_engine, make_engine, session_scope
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 URL_ATTRIBUTE = "trellis_database_url"
@@ -55,3 +55,10 @@ def ensure_database(url: str | None = None) -> str | None:
     finally:
         engine.dispose()
     return current_revision(url)
+
+
+def local_workspace_id() -> str:
+    """The id of the workspace CLI commands act in (the zero-setup local one), migrating the database first."""
+    ensure_database()
+    with session_scope(get_engine()) as session:
+        return ensure_local_workspace(session).id

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,14 +54,12 @@ def wait_for_ready_line(process: subprocess.Popen[str], log: Path) -> None:
     pytest.fail(f"trellis serve did not become ready (exit {process.poll()}):\n{server_log}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, make_pg_database) -> Iterator[Server]:  # type: ignore[no-untyped-def]
-    """`trellis serve` on a free port against a fresh, migrated PostgreSQL database."""
-    database_url = make_pg_database()
-    data_dir = tmp_path_factory.mktemp("trellis-data")
+@contextmanager
+def running_server(database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """`trellis serve` on a free port against `database_url` (migrated at start), stopped when the block ends."""
     port = free_port()
     env = {**os.environ, "TRELLIS_DATABASE_URL": database_url, "TRELLIS_DATA_DIR": str(data_dir),
-           "TRELLIS_PORT": str(port)}  # fmt: skip
+           "TRELLIS_PORT": str(port), **(extra_env or {})}  # fmt: skip
     trellis = Path(sys.executable).with_name("trellis")
     process = subprocess.Popen(
         [str(trellis), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -76,6 +75,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, make_pg_database) -> Iterat
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, make_pg_database) -> Iterator[Server]:  # type: ignore[no-untyped-def]
+    """`trellis serve` on a free port against a fresh, migrated PostgreSQL database."""
+    with running_server(make_pg_database(), tmp_path_factory.mktemp("trellis-data")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
