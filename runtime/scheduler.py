@@ -128,6 +128,7 @@ def serve_schedules(
     """
     scheduler = Scheduler(settings or get_settings())
     stop = stop or threading.Event()
+    log.info("scheduler started; looking for due schedules every %.1f s", interval_s)
     while not stop.is_set() and (parent_pid is None or os.getppid() == parent_pid):
         began = clock()
         try:
