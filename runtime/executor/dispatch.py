@@ -16,6 +16,7 @@ from runtime.errors import NotFound
 from runtime.executor.cancel import request_cancel
 from runtime.executor.execute import execute_run
 from runtime.graph.schema import WorkflowDocument
+from runtime.metrics import count_run
 from runtime.store import (
     Run,
     RunStatus,
@@ -90,6 +91,7 @@ def cancel_run(session: Session, settings: Settings, workspace_id: str, run_id: 
         run.status, run.finished_at = RunStatus.CANCELLED, utcnow()
         run.error = {"node_id": None, "message": "The run was cancelled before it started."}
         session.add(run)
+        count_run(RunStatus.CANCELLED.value, str(run.trigger))
     elif run.status is RunStatus.RUNNING:
         request_cancel(settings, run_id)
     return run
