@@ -5,7 +5,7 @@ may run several processes: a plain counter would die with the process that incre
 prometheus_client runs in multiprocess mode, where each process writes its values to mmapped files
 in one folder and a scrape sums them (`runtime.ops.render_metrics`). That mode is chosen when
 prometheus_client is imported, from `PROMETHEUS_MULTIPROC_DIR`, which is why this module sets the
-variable before importing it; processes started by `trellis` inherit it.
+variable before importing it (and child processes inherit it).
 
 Labels never hold ids, users, URLs or error texts: only statuses, triggers, node types, HTTP codes
 and model names, so the number of series stays small.
@@ -44,10 +44,9 @@ _enable_multiprocess_mode()
 from prometheus_client import Counter, Histogram, multiprocess, values  # noqa: E402
 
 if not getattr(values.ValueClass, "_multiprocess", False):
-    raise RuntimeError(
-        "prometheus_client was imported before runtime.metrics could set PROMETHEUS_MULTIPROC_DIR; "
-        "import runtime.metrics first so metrics from forked processes are not lost"
-    )
+    # Something imported prometheus_client before the variable was set. Every metric looks the
+    # value class up when it is created, so switching it here still covers all of ours below.
+    values.ValueClass = values.MultiProcessValue()
 
 RUN_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 NODE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
