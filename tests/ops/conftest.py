@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,26 +55,31 @@ def ops_server(make_pg_database, tmp_path_factory: pytest.TempPathFactory) -> It
     database, redis_proxy = TcpProxy(pg_port), TcpProxy(redis_port)
     port = free_port()
     server_env = {
-        **os.environ, **env, "TRELLIS_PORT": str(port), "TRELLIS_DATABASE_URL": through(database, database_url),
+        **env, "TRELLIS_PORT": str(port), "TRELLIS_DATABASE_URL": through(database, database_url),
         "TRELLIS_REDIS_URL": REDIS_URL.replace(f":{redis_port}/", f":{redis_proxy.port}/"),
     }  # fmt: skip
-    process = subprocess.Popen(
-        [TRELLIS, "serve"], env=server_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
     try:
-        wait_for_ready_line(process, data_dir / "serve.log")
-        yield OpsServer(f"http://127.0.0.1:{port}", database, redis_proxy, env)
+        with serving(server_env, data_dir) as url:
+            yield OpsServer(url, database, redis_proxy, env)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
         database.cut()
         redis_proxy.cut()
         client.flushdb()
         client.close()
+
+
+@contextmanager
+def serving(env: dict[str, str], data_dir: Path) -> Iterator[str]:
+    """`trellis serve` with `env` (which must set TRELLIS_PORT) until the block ends; yields its URL."""
+    process = subprocess.Popen(
+        [TRELLIS, "serve"], env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_ready_line(process, data_dir / "serve.log")
+        yield f"http://127.0.0.1:{env['TRELLIS_PORT']}"
+    finally:
+        stop(process)
 
 
 def start_worker(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
@@ -81,7 +87,7 @@ def start_worker(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([TRELLIS, "worker", "--name", name], env={**os.environ, **env}, start_new_session=True)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
     """SIGTERM the process group; SIGKILL it if it is still there after 20 s."""
     os.killpg(process.pid, signal.SIGTERM)
     try:
