@@ -9,8 +9,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, col, select
 
 from runtime.store import (
@@ -74,10 +76,19 @@ def test_the_zero_setup_server_fires_schedules_itself(tmp_path: Path) -> None:
         "TRELLIS_METRICS_DIR": str(data_dir / "metrics"), "TRELLIS_DATABASE_URL": "", "TRELLIS_REDIS_URL": "",
     }  # fmt: skip
     database_url = f"sqlite:///{data_dir / 'trellis.db'}"
-    with serving(env, tmp_path):
+    with serving(env, tmp_path) as url:
         workflow_id = store_schedule(database_url)
         runs = finished_runs(database_url, workflow_id, at_least=3)
+        exported = httpx.get(f"{url}/metrics", timeout=10).text
     assert_ran_on_schedule(runs)
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(exported)
+        for sample in family.samples
+    }
+    succeeded = samples[("trellis_workflow_runs_total", (("status", "succeeded"), ("trigger", "schedule")))]
+    assert succeeded >= len(runs)
+    assert ("trellis_queue_jobs", (("state", "queued"),)) in samples  # from the runs table: no Redis here
 
 
 @pytest.fixture
