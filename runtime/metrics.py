@@ -43,10 +43,25 @@ _enable_multiprocess_mode()
 
 from prometheus_client import Counter, Histogram, multiprocess, values  # noqa: E402
 
-if not getattr(values.ValueClass, "_multiprocess", False):
-    # Something imported prometheus_client before the variable was set. Every metric looks the
-    # value class up when it is created, so switching it here still covers all of ours below.
-    values.ValueClass = values.MultiProcessValue()
+_horse_parent: int | None = None
+
+
+def _process_identifier() -> int | str:
+    """Which files this process writes: its pid, or one name shared by the horses of a worker.
+
+    The RQ worker forks a work horse per job and runs one at a time, so its horses can take turns
+    on one set of files (each re-reads them on start) instead of leaving two new files per job for
+    every scrape to read. An orphaned horse (its worker gone) falls back to its own pid.
+    """
+    pid = os.getpid()
+    if _horse_parent is not None and pid != _horse_parent and os.getppid() == _horse_parent:
+        return f"{_horse_parent}h"
+    return pid
+
+
+# Every metric looks the value class up when it is created, so this covers all of ours below, even
+# if something imported prometheus_client before the variable was set.
+values.ValueClass = values.MultiProcessValue(process_identifier=_process_identifier)
 
 RUN_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 NODE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
@@ -121,6 +136,12 @@ class RunMeter:
         return self._types.get(node_id, "unknown")
 
 
-def forget_process(pid: int) -> None:
-    """Drop the live-gauge files of a process that ended (its counters keep counting in the sum)."""
-    multiprocess.mark_process_dead(pid, os.environ[MULTIPROC_ENV])
+def share_files_with_horses() -> None:
+    """Called in an RQ worker before it forks: its horses, one at a time, share one set of files."""
+    global _horse_parent
+    _horse_parent = os.getpid()
+
+
+def forget_horses() -> None:
+    """Called in the worker after a horse ended: drop live-gauge files; counters keep counting in the sum."""
+    multiprocess.mark_process_dead(f"{os.getpid()}h", os.environ[MULTIPROC_ENV])

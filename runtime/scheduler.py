@@ -135,6 +135,8 @@ def serve_schedules(
             started = scheduler.run_pass(began)
         except sa.exc.DBAPIError as error:
             log.warning("scheduler pass failed, retrying in %.1f s: %s", interval_s, error)
+        except Exception:  # the loop's boundary: one bad pass must not stop every schedule for good
+            log.exception("scheduler pass failed, retrying in %.1f s", interval_s)
         else:
             if started:
                 log.info("started %d scheduled run(s): %s", len(started), ", ".join(started))

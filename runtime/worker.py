@@ -22,7 +22,7 @@ from runtime.executor.dispatch import QUEUE_NAME
 from runtime.executor.execute import execute_run
 from runtime.executor.services import run_services
 from runtime.graph.schema import WorkflowDocument
-from runtime.metrics import forget_process
+from runtime.metrics import forget_horses, share_files_with_horses
 from runtime.store.engine import reset_engine_after_fork
 
 
@@ -31,11 +31,10 @@ class PreloadWorker(Worker):
 
     def monitor_work_horse(self, job: Job, queue: Queue) -> None:
         """Wait for the horse as RQ does, then let the metrics know that process is gone."""
-        horse_pid = self.horse_pid
         try:
             super().monitor_work_horse(job, queue)
         finally:
-            forget_process(horse_pid)
+            forget_horses()
 
 
 WARM_UP_DOCUMENT = {
@@ -74,6 +73,7 @@ def work(settings: Settings | None = None, *, burst: bool = False, name: str | N
         raise SystemExit("trellis worker needs TRELLIS_REDIS_URL (without it runs execute in the web process).")
     asyncio.run(warm_up(settings))
     os.register_at_fork(after_in_child=reset_engine_after_fork)
+    share_files_with_horses()
     connection = Redis.from_url(settings.redis_url)
     worker = PreloadWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, name=name)
     worker.work(burst=burst, with_scheduler=False)

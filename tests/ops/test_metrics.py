@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -90,6 +91,9 @@ def test_run_and_node_counters_add_up_across_forked_work_horses(ops_server: OpsS
     assert value(done, "trellis_node_duration_seconds_bucket", node_type="set", le="+Inf") == SUCCEEDING
     assert value(done, "trellis_queue_jobs", state="queued") == 0
     assert value(done, "trellis_queue_oldest_job_age_seconds") == 0
+    # And the worker's horses took turns on one set of files instead of leaving files per run
+    written = sorted(path.name for path in Path(ops_server.env["TRELLIS_METRICS_DIR"]).glob("*.db"))
+    assert written == [f"counter_{worker.pid}h.db", f"histogram_{worker.pid}h.db"]
 
 
 def test_labels_hold_no_ids_users_or_urls(ops_server: OpsServer) -> None:

@@ -122,3 +122,13 @@ def test_a_removed_schedule_node_stops_firing(configured: str) -> None:
         save_version(session, configured, workflow_id, document([{"id": "start", "type": "manual_trigger"}]))
 
     assert Scheduler(get_settings()).run_pass(tick + timedelta(seconds=3)) == []
+
+
+def test_a_schedule_whose_params_turned_invalid_is_disabled(configured: str) -> None:
+    workflow_id = store_workflow(configured, scheduled("* * * * * *"))
+    broken = scheduled("* * * * * *")
+    broken["nodes"][0]["params"]["timezone"] = "Mars/Olympus"  # stored unvalidated, e.g. by a direct store call
+    with session_scope(get_engine()) as session:
+        save_version(session, configured, workflow_id, broken)
+
+    assert schedule_of(workflow_id).enabled is False
