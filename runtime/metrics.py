@@ -137,7 +137,11 @@ class RunMeter:
 
 
 def share_files_with_horses() -> None:
-    """Called in an RQ worker before it forks: its horses, one at a time, share one set of files."""
+    """Called in a forking worker that runs one child at a time: its children share one set of files.
+
+    Never call it in a process that has two children writing metrics at once: they would overwrite
+    each other's values.
+    """
     global _horse_parent
     _horse_parent = os.getpid()
 

@@ -29,6 +29,11 @@ from runtime.store.engine import reset_engine_after_fork
 class PreloadWorker(Worker):
     """RQ's forking worker, with Trellis's heavy modules imported once in the parent."""
 
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        """Fork the horse as RQ does; this worker's horses run one at a time, so they share metric files."""
+        share_files_with_horses()
+        super().fork_work_horse(job, queue)
+
     def monitor_work_horse(self, job: Job, queue: Queue) -> None:
         """Wait for the horse as RQ does, then let the metrics know that process is gone."""
         try:
@@ -73,7 +78,6 @@ def work(settings: Settings | None = None, *, burst: bool = False, name: str | N
         raise SystemExit("trellis worker needs TRELLIS_REDIS_URL (without it runs execute in the web process).")
     asyncio.run(warm_up(settings))
     os.register_at_fork(after_in_child=reset_engine_after_fork)
-    share_files_with_horses()
     connection = Redis.from_url(settings.redis_url)
     worker = PreloadWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, name=name)
     worker.work(burst=burst, with_scheduler=False)
