@@ -20,6 +20,7 @@ from runtime.errors import NotFound, WorkflowInvalid
 from runtime.executor.dispatch import trigger_payload
 from runtime.executor.ephemeral import execute_document
 from runtime.graph.validate import validate_document
+from runtime.ops import serve_metrics
 from runtime.scheduler import POLL_INTERVAL_S, serve_schedules
 from runtime.secrets import encrypt_fields
 from runtime.serve import serve as run_server
@@ -144,25 +145,30 @@ def exec_(file: Path, input_json: str) -> None:
     "--scheduler", "with_scheduler", is_flag=True, envvar="TRELLIS_WORKER_SCHEDULER",
     help="Also start scheduled runs (a `trellis scheduler` child process).",
 )  # fmt: skip
-def worker(burst: bool, name: str | None, with_scheduler: bool) -> None:
+@click.option(
+    "--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="TRELLIS_WORKER_METRICS_PORT",
+    help="Also answer GET /metrics on this port (for hosts without a web process).",
+)  # fmt: skip
+def worker(burst: bool, name: str | None, with_scheduler: bool, metrics_port: int | None) -> None:
     """Take runs from the Redis queue (TRELLIS_REDIS_URL) and execute them."""
     from runtime.worker import work  # imports the whole engine before forking; only workers need that
 
     ensure_database()
-    if not with_scheduler:
-        work(burst=burst, name=name)
-        return
-    # A child process, not a thread: a thread holding a lock while RQ forks a work horse would
+    # Child processes, not threads: a thread holding a lock while RQ forks a work horse would
     # leave that lock held forever in the horse.
-    child = multiprocessing.get_context("spawn").Process(
-        target=schedule_forever, kwargs={"parent_pid": os.getpid()}, name="trellis-scheduler", daemon=True
-    )
-    child.start()
+    spawn = multiprocessing.get_context("spawn")
+    parent = {"parent_pid": os.getpid()}
+    children = [spawn.Process(target=schedule_forever, kwargs=parent, daemon=True)] if with_scheduler else []
+    if metrics_port is not None:
+        children.append(spawn.Process(target=serve_metrics, args=(metrics_port,), kwargs=parent, daemon=True))
+    for child in children:
+        child.start()
     try:
         work(burst=burst, name=name)
     finally:
-        child.terminate()
-        child.join(timeout=10)
+        for child in children:
+            child.terminate()
+            child.join(timeout=10)
 
 
 @main.command()

@@ -7,11 +7,13 @@ from the runs table in the default mode, so every process reports the same live 
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
 import sqlalchemy as sa
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -22,7 +24,7 @@ from rq.job import Job
 from rq.registry import BaseRegistry
 from sqlmodel import Session, col, func, select
 
-from runtime.config import Settings
+from runtime.config import Settings, get_settings
 from runtime.executor.dispatch import QUEUE_NAME
 from runtime.metrics import metrics_dir
 from runtime.store import Run, RunStatus, get_engine, utcnow
@@ -31,14 +33,33 @@ log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 1.0
 """Seconds a readiness or queue probe may wait for the database or Redis."""
+PARENT_CHECK_S = 1.0
 
 
-def render_metrics(settings: Settings) -> bytes:
-    """The Prometheus text exposition of every process's metrics plus the live queue gauges."""
+def metrics_registry(settings: Settings) -> CollectorRegistry:
+    """A registry that sums every process's metrics on this host and adds the live queue gauges."""
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(metrics_dir()))
     registry.register(QueueCollector(settings))
-    return generate_latest(registry)
+    return registry
+
+
+def render_metrics(settings: Settings) -> bytes:
+    """The Prometheus text exposition `GET /metrics` answers with."""
+    return generate_latest(metrics_registry(settings))
+
+
+def serve_metrics(port: int, *, parent_pid: int) -> None:
+    """Answer `GET /metrics` on `port` (all interfaces) until the process `parent_pid` is gone.
+
+    For workers on hosts without a web process: their horses' values are only in this host's folder.
+    """
+    server, _ = start_http_server(port, registry=metrics_registry(get_settings()))
+    try:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+    finally:
+        server.shutdown()
 
 
 class QueueCollector(Collector):

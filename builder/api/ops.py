@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Literal
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 
 from builder.api.errors import ApiError, error_response
 from runtime.config import get_settings
@@ -15,11 +17,31 @@ from runtime.ops import database_problem, redis_problem, render_metrics
 
 router = APIRouter(tags=["ops"])
 
+
+class Ready(BaseModel):
+    """Every dependency answered."""
+
+    status: Literal["ready"]
+
+
+class NotReady(BaseModel):
+    """A dependency did not answer: which ones, and how."""
+
+    error: Literal["not_ready"]
+    message: str
+    unreachable: list[Literal["database", "redis"]]
+
+
 READY_TIMEOUT_S = 1.5
 """A dependency that has not answered by then counts as unreachable (probes must answer quickly)."""
 
 
-@router.get("/metrics", response_class=Response, summary="Prometheus metrics of every Trellis process on this host")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    summary="Prometheus metrics of every Trellis process on this host",
+    responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}},
+)
 async def metrics() -> Response:
     """Counters and histograms summed over the web, worker and work-horse processes, plus queue gauges."""
     body = await asyncio.to_thread(render_metrics, get_settings())
@@ -35,7 +57,8 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Readiness: the database and Redis (when configured) answer",
-    responses={503: {"description": "A dependency is unreachable", "content": {"application/json": {}}}},
+    response_model=Ready,
+    responses={503: {"description": "A dependency is unreachable", "model": NotReady}},
 )
 async def readyz() -> JSONResponse:
     """200 `{"status": "ready"}`, or 503 `{"error": "not_ready", "message", "unreachable": ["database"|"redis"]}`."""

@@ -85,9 +85,10 @@ def serving(env: dict[str, str], data_dir: Path) -> Iterator[str]:
         stop(process)
 
 
-def start_worker(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
+def start_worker(env: dict[str, str], name: str, *options: str) -> subprocess.Popen[bytes]:
     """A `trellis worker` in its own process group."""
-    return subprocess.Popen([TRELLIS, "worker", "--name", name], env={**os.environ, **env}, start_new_session=True)
+    command = [TRELLIS, "worker", "--name", name, *options]
+    return subprocess.Popen(command, env={**os.environ, **env}, start_new_session=True)
 
 
 def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:

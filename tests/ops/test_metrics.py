@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from runtime.config import get_settings
 from runtime.executor.dispatch import start_run, trigger_payload
 from runtime.store import RunTrigger, ensure_local_workspace, get_engine, session_scope
+from tests.e2e.conftest import free_port
 from tests.ops.conftest import OpsServer, start_worker, stop
 from tests.runtime.executor.conftest import reset_caches, store_workflow
 from tests.runtime.executor.test_in_process import document
@@ -24,9 +27,9 @@ ONLY_OK = {"type": "object", "properties": {"ok": {"const": True}}, "required": 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-def scrape(server: OpsServer) -> Samples:
-    """Every sample of `/metrics`, keyed by (name, labels)."""
-    answer = httpx.get(f"{server.url}/metrics", timeout=10)
+def scrape(server: OpsServer | str) -> Samples:
+    """Every sample of the server's `/metrics` (or of the metrics URL given), keyed by (name, labels)."""
+    answer = httpx.get(server if isinstance(server, str) else f"{server.url}/metrics", timeout=10)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
     return {
@@ -108,3 +111,34 @@ def test_labels_hold_no_ids_users_or_urls(ops_server: OpsServer) -> None:
     label_values = {label for sample in trellis_samples for label in sample.labels.values()}
     assert not [label for label in label_values if "_" in label and label[:4] in {"run_", "wf_", "usr_"}]
     assert not [label for label in label_values if "://" in label or "@" in label]
+
+
+def test_a_worker_answers_metrics_on_its_own_port_while_it_lives(ops_server: OpsServer, direct: str) -> None:
+    workflow_id = store_workflow(direct, document([{"id": "start", "type": "manual_trigger"}]))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    worker = start_worker(ops_server.env, "metrics-port-worker", "--metrics-port", str(port))
+    try:
+        before = value(scrape_when_up(url), "trellis_workflow_runs_total", status="succeeded", trigger="api")
+        run_id = start_run(get_settings(), direct, workflow_id, trigger_payload({}), RunTrigger.API)[0]
+        wait_until_finished([run_id], timeout_s=60)
+        time.sleep(0.5)
+        after = value(scrape(url), "trellis_workflow_runs_total", status="succeeded", trigger="api")
+    finally:
+        os.kill(worker.pid, signal.SIGTERM)  # the worker alone: it must stop its metrics child itself
+        worker.wait(timeout=30)
+    assert after - before == 1
+    time.sleep(1.5)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url, timeout=2)
+
+
+def scrape_when_up(url: str, within_s: float = 60) -> Samples:
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            return scrape(url)
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
