@@ -5,8 +5,9 @@ with `FOR UPDATE SKIP LOCKED`, so one scheduler handles a schedule while the oth
 advances `next_fire_at` in the same transaction as it stores the runs; a unique
 `(schedule_id, scheduled_for)` row per started tick makes a second start of one tick impossible
 even if that ever failed. Runs are handed to the queue (or the in-process executor) only after the
-transaction commits, so a worker never looks for a run that is not stored yet. SQLite ignores
-`FOR UPDATE`; there one writer at a time is all it allows anyway.
+transaction commits, so a worker never looks for a run that is not stored yet; a run whose
+hand-off was lost (a crash in between, Redis down) is handed off again by a later pass. SQLite
+ignores `FOR UPDATE`; there one writer at a time is all it allows anyway.
 """
 
 from __future__ import annotations
@@ -16,22 +17,26 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from redis import Redis
 from redis.exceptions import RedisError
+from rq.job import Job
 from sqlmodel import Session, col, select
 
 from runtime.config import Settings, get_settings
 from runtime.cron import CronSchedule
 from runtime.executor.dispatch import create_run, dispatch, run_timeout_s, trigger_payload
-from runtime.store import Run, RunTrigger, Schedule, ScheduleTick, get_engine, session_scope, utcnow
+from runtime.store import Run, RunStatus, RunTrigger, Schedule, ScheduleTick, get_engine, session_scope, utcnow
 
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 1.0
 BATCH_SIZE = 100
 """Schedules claimed per transaction; more due ones are taken by the next pass (or another scheduler)."""
+HAND_OFF_GRACE = timedelta(seconds=60)
+"""A scheduled run still queued this long after it was stored, with no queue job, lost its hand-off."""
 
 
 @dataclass(frozen=True)
@@ -43,27 +48,48 @@ class StartedTick:
 
 
 class Scheduler:
-    """One scheduler process's passes; runs whose hand-off to the queue failed are retried next pass."""
+    """One scheduler process: each pass starts the due ticks and re-sends runs whose hand-off was lost."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.undispatched: list[StartedTick] = []
 
     def run_pass(self, now: datetime) -> list[str]:
         """Store and start a run for each tick due at `now`; returns the ids of the runs handed off."""
         with session_scope(get_engine()) as session:
             started = claim_due_ticks(session, now)
-        pending, self.undispatched = [*self.undispatched, *started], []
-        handed_off = []
-        for tick in pending:
-            try:
-                dispatch(self.settings, tick.run, tick.timeout_s)
-            except RedisError as error:
-                log.warning("run %s could not be queued, retrying next pass: %s", tick.run.id, error)
-                self.undispatched.append(tick)
-            else:
-                handed_off.append(tick.run.id)
+        handed_off = [tick.run.id for tick in started if self._hand_off(tick)]
+        for tick in self._lost_hand_offs():
+            log.warning("run %s of a schedule was never handed off; handing it off now", tick.run.id)
+            self._hand_off(tick)
         return handed_off
+
+    def _hand_off(self, tick: StartedTick) -> bool:
+        try:
+            dispatch(self.settings, tick.run, tick.timeout_s)
+        except RedisError as error:
+            log.warning("run %s could not be queued; a later pass retries it: %s", tick.run.id, error)
+            return False
+        return True
+
+    def _lost_hand_offs(self) -> list[StartedTick]:
+        """Scheduled runs still queued `HAND_OFF_GRACE` after they were stored, with no queue job.
+
+        That happens when a scheduler stops between committing a run and queueing it, or Redis
+        refused the job. Handing one off twice is harmless: a run executes only while `queued`.
+        """
+        stored_before = utcnow() - HAND_OFF_GRACE
+        query = (
+            select(Run)
+            .join(ScheduleTick, col(ScheduleTick.run_id) == col(Run.id))
+            .where(Run.status == RunStatus.QUEUED, col(Run.created_at) < stored_before)
+            .limit(BATCH_SIZE)
+        )
+        with session_scope(get_engine()) as session:
+            queued = [StartedTick(run, run_timeout_s(session, run)) for run in session.exec(query).all()]
+        if not self.settings.redis_url:
+            return queued
+        with Redis.from_url(self.settings.redis_url) as connection:
+            return [tick for tick in queued if not Job.exists(tick.run.id, connection=connection)]
 
 
 def claim_due_ticks(session: Session, now: datetime) -> list[StartedTick]:

@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from tests.e2e.conftest import free_port, wait_for_ready_line
 from tests.ops.tcp_proxy import TcpProxy
 from tests.runtime.executor.conftest import configured
+from tests.runtime.executor.test_rq import REDIS_URL  # the queue tests' Redis database, emptied by them
 
-REDIS_URL = os.environ.get("TRELLIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 TRELLIS = str(Path(sys.executable).with_name("trellis"))
 
-__all__ = ["configured"]  # the executor tests' configured Trellis, for in-process counter tests
+__all__ = ["REDIS_URL", "configured"]  # re-exported: the executor tests' fixture, the queue tests' Redis
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,18 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+import redis
+from rq import Queue
 from sqlmodel import col, select
 
 from runtime.config import get_settings
-from runtime.scheduler import Scheduler
-from runtime.store import Run, RunStatus, RunTrigger, Schedule, get_engine, save_version, session_scope
+from runtime.executor.dispatch import QUEUE_NAME
+from runtime.scheduler import Scheduler, claim_due_ticks
+from runtime.store import Run, RunStatus, RunTrigger, Schedule, get_engine, save_version, session_scope, utcnow
 from tests.runtime.executor.conftest import store_workflow
 from tests.runtime.executor.test_in_process import document
+from tests.runtime.executor.test_rq import REDIS_URL
 
 FINISHED = {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED}
 
@@ -132,3 +137,40 @@ def test_a_schedule_whose_params_turned_invalid_is_disabled(configured: str) -> 
         save_version(session, configured, workflow_id, broken)
 
     assert schedule_of(workflow_id).enabled is False
+
+
+def lose_hand_off(workflow_id: str, tick: datetime) -> str:
+    """Store the run of `tick` as a scheduler that stopped before queueing it would; returns its id."""
+    with session_scope(get_engine()) as session:
+        (started,) = claim_due_ticks(session, tick + timedelta(seconds=1))
+        started.run.created_at = utcnow() - timedelta(minutes=2)
+        session.add(started.run)
+    return started.run.id
+
+
+def test_a_run_whose_hand_off_was_lost_is_handed_off_by_a_later_pass(configured: str) -> None:
+    workflow_id = store_workflow(configured, scheduled("*/5 * * * *"))
+    tick = schedule_of(workflow_id).next_fire_at
+    lost = lose_hand_off(workflow_id, tick)
+
+    assert Scheduler(get_settings()).run_pass(tick + timedelta(seconds=2)) == []
+
+    (run,) = runs_of(workflow_id)
+    assert (run.id, run.status, run.output) == (lost, RunStatus.SUCCEEDED, tick.isoformat())
+
+
+def test_a_lost_hand_off_is_queued_once_in_queue_mode(configured: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRELLIS_REDIS_URL", REDIS_URL)
+    get_settings.cache_clear()
+    connection = redis.Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    workflow_id = store_workflow(configured, scheduled("*/5 * * * *"))
+    tick = schedule_of(workflow_id).next_fire_at
+    lost = lose_hand_off(workflow_id, tick)
+    scheduler = Scheduler(get_settings())
+
+    scheduler.run_pass(tick + timedelta(seconds=2))
+    scheduler.run_pass(tick + timedelta(seconds=3))
+
+    assert Queue(QUEUE_NAME, connection=connection).get_job_ids() == [lost]
+    connection.flushdb()
