@@ -24,7 +24,7 @@ from runtime.config import get_settings
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def metrics_dir() -> Path:
+def _chosen_dir() -> Path:
     """Where multiprocess values live: TRELLIS_METRICS_DIR, else PROMETHEUS_MULTIPROC_DIR, else <data_dir>/metrics."""
     settings = get_settings()
     if settings.metrics_dir is not None:
@@ -33,13 +33,13 @@ def metrics_dir() -> Path:
     return Path(inherited) if inherited else (settings.data_dir / "metrics").resolve()
 
 
-def _enable_multiprocess_mode() -> None:
-    directory = metrics_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    os.environ[MULTIPROC_ENV] = str(directory)
+os.environ[MULTIPROC_ENV] = str(_chosen_dir())
 
 
-_enable_multiprocess_mode()
+def values_dir() -> Path:
+    """The folder this process writes its values to and a scrape here reads (fixed at import)."""
+    return Path(os.environ[MULTIPROC_ENV])
+
 
 from prometheus_client import Counter, Histogram, multiprocess, values  # noqa: E402
 
@@ -59,9 +59,20 @@ def _process_identifier() -> int | str:
     return pid
 
 
+_MmapedValue = values.MultiProcessValue(process_identifier=_process_identifier)
+
+
+class _ValueInMetricsDir(_MmapedValue):  # type: ignore[misc, valid-type]
+    """A multiprocess value that creates the metrics folder when it is first needed, not at import."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        values_dir().mkdir(parents=True, exist_ok=True)
+        super().__init__(*args, **kwargs)
+
+
 # Every metric looks the value class up when it is created, so this covers all of ours below, even
 # if something imported prometheus_client before the variable was set.
-values.ValueClass = values.MultiProcessValue(process_identifier=_process_identifier)
+values.ValueClass = _ValueInMetricsDir
 
 RUN_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 NODE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
@@ -148,4 +159,4 @@ def share_files_with_horses() -> None:
 
 def forget_horses() -> None:
     """Called in the worker after a horse ended: drop live-gauge files; counters keep counting in the sum."""
-    multiprocess.mark_process_dead(f"{os.getpid()}h", os.environ[MULTIPROC_ENV])
+    multiprocess.mark_process_dead(f"{os.getpid()}h", str(values_dir()))

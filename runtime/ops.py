@@ -26,7 +26,7 @@ from sqlmodel import Session, col, func, select
 
 from runtime.config import Settings, get_settings
 from runtime.executor.dispatch import QUEUE_NAME
-from runtime.metrics import metrics_dir
+from runtime.metrics import values_dir
 from runtime.store import Run, RunStatus, get_engine, utcnow
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,10 @@ PARENT_CHECK_S = 1.0
 
 def metrics_registry(settings: Settings) -> CollectorRegistry:
     """A registry that sums every process's metrics on this host and adds the live queue gauges."""
+    directory = values_dir()
+    directory.mkdir(parents=True, exist_ok=True)  # no process has counted anything yet
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(metrics_dir()))
+    MultiProcessCollector(registry, path=str(directory))
     registry.register(QueueCollector(settings))
     return registry
 
