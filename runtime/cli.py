@@ -1,10 +1,16 @@
-"""The `trellis` command line: serve, migrate, validate, import, export, exec, worker, credential, apikey."""
+"""The `trellis` command line: serve, migrate, validate, import, export, exec, worker, scheduler, credential,
+apikey."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import multiprocessing
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -16,6 +22,8 @@ from runtime.errors import NotFound, WorkflowInvalid
 from runtime.executor.dispatch import trigger_payload
 from runtime.executor.ephemeral import execute_document
 from runtime.graph.validate import validate_document
+from runtime.ops import serve_metrics
+from runtime.scheduler import POLL_INTERVAL_S, serve_schedules
 from runtime.secrets import encrypt_fields
 from runtime.serve import serve as run_server
 from runtime.store import (
@@ -128,12 +136,54 @@ def exec_(file: Path, input_json: str) -> None:
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--name", default=None, help="Worker name shown in RQ (default: generated).")
-def worker(burst: bool, name: str | None) -> None:
+@click.option(
+    "--scheduler", "with_scheduler", is_flag=True, envvar="TRELLIS_WORKER_SCHEDULER",
+    help="Also start scheduled runs (a `trellis scheduler` child process).",
+)  # fmt: skip
+@click.option(
+    "--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="TRELLIS_WORKER_METRICS_PORT",
+    help="Also answer GET /metrics on this port (for hosts without a web process).",
+)  # fmt: skip
+def worker(burst: bool, name: str | None, with_scheduler: bool, metrics_port: int | None) -> None:
     """Take runs from the Redis queue (TRELLIS_REDIS_URL) and execute them."""
     from runtime.worker import work  # imports the whole engine before forking; only workers need that
 
     ensure_database()
-    work(burst=burst, name=name)
+    # Child processes, not threads: a thread holding a lock while RQ forks a work horse would
+    # leave that lock held forever in the horse.
+    spawn = multiprocessing.get_context("spawn")
+    parent = {"parent_pid": os.getpid()}
+    children = [spawn.Process(target=schedule_forever, kwargs=parent, daemon=True)] if with_scheduler else []
+    if metrics_port is not None:
+        children.append(spawn.Process(target=serve_metrics, args=(metrics_port,), kwargs=parent, daemon=True))
+    for child in children:
+        child.start()
+    try:
+        work(burst=burst, name=name)
+    finally:
+        for child in children:
+            child.terminate()
+            child.join(timeout=10)
+
+
+@main.command()
+@click.option(
+    "--interval", type=click.FloatRange(min=0.1), default=POLL_INTERVAL_S, show_default=True,
+    envvar="TRELLIS_SCHEDULER_INTERVAL", help="Seconds between two looks for due schedules.",
+)  # fmt: skip
+def scheduler(interval: float) -> None:
+    """Start the runs of due schedule_trigger ticks until stopped; several may run at once."""
+    ensure_database()
+    schedule_forever(interval_s=interval)
+
+
+def schedule_forever(*, interval_s: float = POLL_INTERVAL_S, parent_pid: int | None = None) -> None:
+    """Run the scheduler loop with logs on stderr until SIGTERM/SIGINT (or the parent process ends)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    serve_schedules(stop=stop, interval_s=interval_s, parent_pid=parent_pid)
 
 
 @main.group()

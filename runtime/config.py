@@ -64,6 +64,13 @@ class Settings(BaseSettings):
             ipaddress.ip_network(cidr, strict=False)
         return value
 
+    metrics_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder where every process (web, worker, work horses) keeps its Prometheus values for `/metrics`; "
+            "unset means $PROMETHEUS_MULTIPROC_DIR, else <data_dir>/metrics. Processes on one host share it."
+        ),
+    )
     event_stream_ttl_s: int = Field(
         3600, gt=0, description="Seconds a run's event stream is kept after its last event."
     )

@@ -14,6 +14,7 @@ import langgraph.graph  # noqa: F401  (preloaded before forking)
 import openai  # noqa: F401  (preloaded before forking)
 from redis import Redis
 from rq import Queue, Worker
+from rq.job import Job
 
 from runtime.config import Settings, get_settings
 from runtime.engine import compile_workflow, run_compiled
@@ -21,11 +22,24 @@ from runtime.executor.dispatch import QUEUE_NAME
 from runtime.executor.execute import execute_run
 from runtime.executor.services import run_services
 from runtime.graph.schema import WorkflowDocument
+from runtime.metrics import forget_horses, share_files_with_horses
 from runtime.store.engine import reset_engine_after_fork
 
 
 class PreloadWorker(Worker):
     """RQ's forking worker, with Trellis's heavy modules imported once in the parent."""
+
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        """Fork the horse as RQ does; this worker's horses run one at a time, so they share metric files."""
+        share_files_with_horses()
+        super().fork_work_horse(job, queue)
+
+    def monitor_work_horse(self, job: Job, queue: Queue) -> None:
+        """Wait for the horse as RQ does, then let the metrics know that process is gone."""
+        try:
+            super().monitor_work_horse(job, queue)
+        finally:
+            forget_horses()
 
 
 WARM_UP_DOCUMENT = {

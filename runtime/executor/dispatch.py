@@ -16,6 +16,7 @@ from runtime.errors import NotFound
 from runtime.executor.cancel import request_cancel
 from runtime.executor.execute import execute_run
 from runtime.graph.schema import WorkflowDocument
+from runtime.metrics import count_run
 from runtime.store import (
     Run,
     RunStatus,
@@ -57,11 +58,16 @@ def start_run(
     """Store a queued run of the workflow and start it; returns its id (and the in-process future)."""
     with session_scope(get_engine()) as session:
         run = create_run(session, workspace_id, workflow_id, trigger, kind)
-        # create_run loaded this version: the session's identity map answers without a query.
-        version = session.get(WorkflowVersion, run.workflow_version_id)
-        assert version is not None
-        timeout_s = WorkflowDocument.model_validate(version.document).settings.timeout_s
+        timeout_s = run_timeout_s(session, run)
     return run.id, dispatch(settings, run, timeout_s)
+
+
+def run_timeout_s(session: Session, run: Run) -> float:
+    """The whole-run time limit of the version `run` executes (from its document's settings)."""
+    # create_run loaded this version: the session's identity map answers without a query.
+    version = session.get(WorkflowVersion, run.workflow_version_id)
+    assert version is not None  # runs reference their version by foreign key
+    return WorkflowDocument.model_validate(version.document).settings.timeout_s
 
 
 def dispatch(settings: Settings, run: Run, timeout_s: float) -> Future[Any] | None:
@@ -85,6 +91,7 @@ def cancel_run(session: Session, settings: Settings, workspace_id: str, run_id: 
         run.status, run.finished_at = RunStatus.CANCELLED, utcnow()
         run.error = {"node_id": None, "message": "The run was cancelled before it started."}
         session.add(run)
+        count_run(RunStatus.CANCELLED.value, str(run.trigger))
     elif run.status is RunStatus.RUNNING:
         request_cancel(settings, run_id)
     return run

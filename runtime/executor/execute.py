@@ -16,6 +16,7 @@ from runtime.executor.cancel import cancel_requested, forget_cancel
 from runtime.executor.recorder import NodeRunRecorder
 from runtime.executor.services import run_services
 from runtime.graph.schema import WorkflowDocument
+from runtime.metrics import RunMeter
 from runtime.store import NodeRunStatus, Run, RunStatus, WorkflowVersion, get_engine, session_scope, utcnow
 
 CANCEL_POLL_S = 0.2
@@ -69,6 +70,11 @@ def compiled_version(version_id: str) -> CompiledWorkflow:
     return compile_workflow(document)
 
 
+def node_types(version_id: str) -> dict[str, str]:
+    """`{node_id: node_type}` of a stored version (compiled once per process)."""
+    return {node.id: node.type for node in compiled_version(version_id).document.nodes}
+
+
 def finish_run(run_id: str, status: RunStatus, output: Any, error: dict[str, Any] | None) -> None:
     """Store the run's final status, output and error."""
     with session_scope(get_engine()) as session:
@@ -86,9 +92,11 @@ async def execute_run(run_id: str, settings: Settings | None = None) -> RunStatu
         return None
     stream = open_event_stream(settings)
     recorder = NodeRunRecorder(get_engine(), run.workspace_id, run_id)
+    meter = RunMeter(str(run.trigger), lambda: node_types(run.workflow_version_id))
 
     async def emit(event_type: str, node_id: str | None, data: dict[str, Any]) -> None:
         recorder.record(event_type, node_id, data)
+        meter.record(event_type, node_id, data)
         await stream.append(run_id, event_type, node_id, data)
 
     try:
@@ -98,6 +106,7 @@ async def execute_run(run_id: str, settings: Settings | None = None) -> RunStatu
             open_status = NodeRunStatus.CANCELLED if status is RunStatus.CANCELLED else NodeRunStatus.FAILED
             recorder.close_open(open_status, (error or {}).get("message", ""))
         finish_run(run_id, status, output, error)
+        meter.finish(status.value)
         await emit("run_finished", None, {"status": status.value, "output": output, "error": error})
     finally:
         forget_cancel(run_id)

@@ -18,6 +18,7 @@ from runtime.llm.breaker import BREAKERS, Breakers
 from runtime.llm.chat_types import ChatRequest, Completion, ToolCall
 from runtime.llm.client import DEFAULT_TIMEOUT_S, base_url_of, openai_client
 from runtime.llm.errors import LlmError, Target, translate
+from runtime.metrics import count_llm_tokens
 
 if TYPE_CHECKING:
     from runtime.nodes.context import NodeContext
@@ -148,7 +149,9 @@ class LlmSession:
             error.transient = error.transient and not answer.text
             raise error from raw
         breaker.record(outage=False)
-        return answer.completion()
+        completion = answer.completion()
+        count_llm_tokens(completion.model, completion.prompt_tokens, completion.completion_tokens)
+        return completion
 
     async def _stream(self, request: ChatRequest, on_token: TokenSink, idempotency_key: str, answer: _Answer) -> None:
         stream = await self.client.chat.completions.create(

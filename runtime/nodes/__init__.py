@@ -15,6 +15,7 @@ from runtime.nodes import (
     manual_trigger,
     merge,
     output,
+    schedule_trigger,
     set_node,
     sub_workflow,
     switch_node,
@@ -27,6 +28,7 @@ REGISTRY = Registry(
     [
         manual_trigger.NODE,
         webhook_trigger.NODE,
+        schedule_trigger.NODE,
         llm.NODE,
         agent.NODE,
         http_request.NODE,

@@ -11,6 +11,7 @@ from runtime.store.engine import get_engine, make_engine, session_scope
 from runtime.store.idempotency import IdempotencyKey
 from runtime.store.migrate import current_revision, ensure_database, upgrade_database
 from runtime.store.runs import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger
+from runtime.store.schedules import Schedule, ScheduleTick, sync_schedules
 from runtime.store.workflows import (
     InvalidValueError,
     Webhook,
@@ -43,6 +44,8 @@ __all__ = [
     "Run",
     "RunStatus",
     "RunTrigger",
+    "Schedule",
+    "ScheduleTick",
     "User",
     "Webhook",
     "Workflow",
@@ -65,6 +68,7 @@ __all__ = [
     "rename_workflow",
     "save_version",
     "session_scope",
+    "sync_schedules",
     "upgrade_database",
     "utcnow",
 ]

@@ -22,6 +22,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from runtime.errors import NotFound, WorkflowError
 from runtime.store.accounts import Workspace
 from runtime.store.columns import JSONType, id_field, ref_field, utcnow
+from runtime.store.schedules import sync_schedules
 
 NAME_MAX_LENGTH = 200
 COPY_SUFFIX = " (copy)"
@@ -117,6 +118,7 @@ def _add_version(
     workflow.updated_at = version.created_at
     session.add_all([workflow, version])
     session.flush()
+    sync_schedules(session, workflow.workspace_id, workflow.id, version.document)
     return version
 
 
@@ -231,7 +233,7 @@ def duplicate_workflow(
 
 
 def delete_workflow(session: Session, workspace_id: str, workflow_id: str) -> None:
-    """Delete the workflow; the database cascades to its versions, runs, node runs and webhooks."""
+    """Delete the workflow; the database cascades to its versions, runs, node runs, webhooks and schedules."""
     workflow = get_workflow(session, workspace_id, workflow_id)
     session.delete(workflow)
     session.flush()

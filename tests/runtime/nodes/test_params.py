@@ -6,6 +6,7 @@ from runtime.nodes import REGISTRY
 REQUIRED = {
     "manual_trigger": set(),
     "webhook_trigger": set(),
+    "schedule_trigger": set(),
     "llm": {"model", "prompt"},
     "agent": {"model", "prompt"},
     "http_request": {"url"},

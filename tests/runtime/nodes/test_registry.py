@@ -7,6 +7,7 @@ from runtime.nodes.spec import NodeParams, NodeType, Registry
 CONTRACT_TYPES = {
     "manual_trigger",
     "webhook_trigger",
+    "schedule_trigger",
     "llm",
     "agent",
     "http_request",

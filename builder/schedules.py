@@ -1,0 +1,31 @@
+"""In the zero-setup mode (no Redis, so no `trellis worker`) the web process runs the scheduler itself,
+so schedule_trigger workflows fire after a plain `make run`. In queue mode `trellis scheduler` or
+`trellis worker --scheduler` does it instead."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator
+
+from runtime.config import get_settings
+from runtime.scheduler import serve_schedules
+
+STOP_WAIT_S = 5.0
+
+
+@contextlib.asynccontextmanager
+async def scheduler_in_default_mode() -> AsyncIterator[None]:
+    """A Reflex lifespan task: the scheduler loop on a thread for as long as the app serves."""
+    if get_settings().redis_url:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=serve_schedules, kwargs={"stop": stop}, name="trellis-scheduler", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.to_thread(thread.join, STOP_WAIT_S)
