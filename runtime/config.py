@@ -64,6 +64,9 @@ class Settings(BaseSettings):
             ipaddress.ip_network(cidr, strict=False)
         return value
 
+    webhook_client_rate_limit_per_minute: int = Field(
+        600, gt=0, description="Webhook calls one client address may make per minute, over all hooks."
+    )
     event_stream_ttl_s: int = Field(
         3600, gt=0, description="Seconds a run's event stream is kept after its last event."
     )

@@ -10,9 +10,9 @@ from runtime.store.credentials import Credential, create_credential, get_credent
 from runtime.store.engine import get_engine, make_engine, session_scope
 from runtime.store.migrate import current_revision, ensure_database, upgrade_database
 from runtime.store.runs import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger
+from runtime.store.webhooks import Webhook, WebhookDelivery, get_webhook_for_node, sync_webhooks
 from runtime.store.workflows import (
     InvalidValueError,
-    Webhook,
     Workflow,
     WorkflowVersion,
     create_workflow,
@@ -43,6 +43,7 @@ __all__ = [
     "RunTrigger",
     "User",
     "Webhook",
+    "WebhookDelivery",
     "Workflow",
     "WorkflowVersion",
     "Workspace",
@@ -54,6 +55,7 @@ __all__ = [
     "ensure_local_workspace",
     "get_engine",
     "get_version",
+    "get_webhook_for_node",
     "get_workflow",
     "latest_version",
     "list_versions",
@@ -63,6 +65,7 @@ __all__ = [
     "rename_workflow",
     "save_version",
     "session_scope",
+    "sync_webhooks",
     "upgrade_database",
     "utcnow",
 ]
