@@ -125,4 +125,4 @@ def _run_failed(run_id: str, end: RunEnd) -> HookError:
     node_id = error.get("node_id")
     where = f" at node {node_id!r}" if node_id else ""
     message = f"The run {end.status}{where}: {error.get('message', 'no error message')}"
-    return HookError(500, "run_failed", message, run_id=run_id, node_id=node_id, status=end.status)
+    return HookError(500, "run_failed", message, run_id=run_id, node_id=node_id, run_status=end.status)
