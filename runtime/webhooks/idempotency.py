@@ -93,10 +93,12 @@ def _find(engine: sa.Engine, webhook_id: str, key: str) -> WebhookDelivery | Non
         return session.exec(query).first()
 
 
-async def first_run_id(engine: sa.Engine, webhook_id: str, key: str, body_hash: str) -> str:
+async def first_run_id(
+    engine: sa.Engine, webhook_id: str, key: str, body_hash: str, wait_s: float = FIRST_RUN_WAIT_S
+) -> str:
     """The run of the first delivery with `key`, once it is stored: 422 if that delivery had another
-    body, 409 (retry in 1 s) if it is still starting its run after 10 s."""
-    deadline = time.monotonic() + FIRST_RUN_WAIT_S
+    body, 409 (retry in 1 s) if it is still starting its run after `wait_s`."""
+    deadline = time.monotonic() + wait_s
     while True:
         delivery = await in_thread(_find, engine, webhook_id, key)
         if delivery is not None and delivery.body_hash != body_hash:
