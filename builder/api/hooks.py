@@ -61,7 +61,7 @@ async def receive_hook(hook_id: str, request: Request) -> Response:
     return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
 
-@router.api_route(HOOK_PATH, methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@router.api_route(HOOK_PATH, methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
 async def refuse_method(hook_id: str, request: Request) -> Response:
     """Webhooks take POST only."""
     raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed; send POST.", headers={"Allow": "POST"})
