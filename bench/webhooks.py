@@ -1,7 +1,8 @@
 """Webhook benchmark: load on `webhook_trigger -> set -> output` workflows through a real `trellis serve`
 on PostgreSQL, answering `when_finished` and `immediately`, in the default mode and in queue mode
 (Redis) with 1 and 2 `trellis worker`s. Prints executions/s and p50/p95/p99 latency (medians of
-`--repeats` rounds) and checks that every 2xx produced exactly one stored, finished run.
+`--repeats` rounds) and checks that every 2xx produced exactly one stored, finished run. The queue
+line with 0 workers measures the web side alone: `immediately` calls accepted per second.
 
 Usage: `.venv/bin/python bench/webhooks.py [--requests 600] [--concurrency 16] [--repeats 3]`
 with PostgreSQL (`TRELLIS_TEST_PG_URL`) and Redis (`TRELLIS_BENCH_REDIS_URL`, a database of its own)
@@ -176,8 +177,13 @@ def stored_runs(engine: sa.Engine, workflow_id: str, numbers: range) -> tuple[di
     return by_number, last_finished
 
 
-def one_round(engine: sa.Engine, url: str, workflow_id: str, numbers: range, concurrency: int) -> Round:
-    """Send the load, wait for every accepted run to end, and check one finished run per 2xx."""
+def one_round(
+    engine: sa.Engine, url: str, workflow_id: str, numbers: range, concurrency: int, *, executed: bool = True
+) -> Round:
+    """Send the load, wait for every accepted run to end, and check one finished run per 2xx.
+
+    With `executed=False` (no workers) the rate is of acceptances, and each 2xx must have one queued run.
+    """
     started = time.time()
     latencies, answers = asyncio.run(send(url, numbers, concurrency))
     answered = time.time()
@@ -185,10 +191,12 @@ def one_round(engine: sa.Engine, url: str, workflow_id: str, numbers: range, con
     deadline = time.monotonic() + 120
     while True:  # `immediately` answers before its run ends: the round lasts until the last run ended.
         runs, last_finished = stored_runs(engine, workflow_id, numbers)
-        if all(runs[n] and runs[n][0] not in ("queued", "running") for n in accepted) or time.monotonic() > deadline:
+        ended = all(runs[n] and runs[n][0] not in ("queued", "running") for n in accepted)
+        if not executed or ended or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    problems = [n for n in accepted if runs[n] != ["succeeded"]]
+    expected = ["succeeded"] if executed else ["queued"]
+    problems = [n for n in accepted if runs[n] != expected]
     wrong_output = [n for n in accepted if answers[n].status_code == 200 and answers[n].json() != {"n": n}]
     check = "ok" if not problems and not wrong_output else f"FAILED: runs {problems[:5]}, outputs {wrong_output[:5]}"
     elapsed = max(answered, last_finished) - started
@@ -216,17 +224,26 @@ def bench_mode(label: str, env: dict[str, str], worker_counts: list[int], args: 
         hooks = store_hooks(env["TRELLIS_DATABASE_URL"], base_url)
         next_n = 0
         for count in worker_counts:
+            # Queue mode without workers measures the web side alone: acceptances of `immediately` calls.
+            accept_only = "TRELLIS_REDIS_URL" in env and count == 0
             with workers(env, count) if count else contextlib.nullcontext():
                 for respond, (url, workflow_id) in hooks.items():
-                    one_round(engine, url, workflow_id, range(next_n, next_n + 50), args.concurrency)  # warm-up
+                    if accept_only and respond != "immediately":
+                        continue
+                    one_round(engine, url, workflow_id, range(next_n, next_n + 50), args.concurrency,
+                              executed=not accept_only)  # warm-up  # fmt: skip
                     next_n += 50
                     rounds = []
                     for _ in range(args.repeats):
                         numbers = range(next_n, next_n + args.requests)
                         next_n += args.requests
-                        rounds.append(one_round(engine, url, workflow_id, numbers, args.concurrency))
-                    where = f"{label}, {count} worker(s)" if count else label
+                        rounds.append(one_round(engine, url, workflow_id, numbers, args.concurrency,
+                                                executed=not accept_only))  # fmt: skip
+                    where = label if "TRELLIS_REDIS_URL" not in env else f"{label}, {count} worker(s)"
+                    where = f"{label}, accept only" if accept_only else where
                     print(f"{where:<22} {respond:<14} {median_round(rounds)}", flush=True)
+            if accept_only:  # the accepted runs stay queued and out of the way of the rounds with workers
+                redis.Redis.from_url(env["TRELLIS_REDIS_URL"]).delete("rq:queue:trellis")
     engine.dispose()
 
 
@@ -258,7 +275,7 @@ def main() -> None:
                 bench_mode("default (in-process)", env, [0], args)
             if "queue" in args.modes:
                 redis.Redis.from_url(REDIS_URL).flushdb()
-                bench_mode("queue", {**env, "TRELLIS_REDIS_URL": REDIS_URL}, [1, 2], args)
+                bench_mode("queue", {**env, "TRELLIS_REDIS_URL": REDIS_URL}, [0, 1, 2], args)
                 redis.Redis.from_url(REDIS_URL).flushdb()
     finally:
         with admin.connect() as connection:
