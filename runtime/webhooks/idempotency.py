@@ -55,8 +55,20 @@ def _gate_key(webhook_id: str, key: str) -> str:
 
 def claim_delivery(engine: sa.Engine, redis_url: str | None, webhook_id: str, key: str, body_hash: str) -> str | None:
     """Store this delivery as the first with `key`; its id, or None when another delivery has the key."""
-    if redis_url and not _redis(redis_url).set(_gate_key(webhook_id, key), body_hash, nx=True, ex=WINDOW_S):
+    gate = _gate_key(webhook_id, key)
+    if redis_url and not _redis(redis_url).set(gate, body_hash, nx=True, ex=WINDOW_S):
         return None
+    try:
+        return _insert_delivery(engine, webhook_id, key, body_hash)
+    except BaseException:
+        # The database failed us: open the gate again, or every retry would wait for a run that never comes.
+        if redis_url:
+            _redis(redis_url).delete(gate)
+        raise
+
+
+def _insert_delivery(engine: sa.Engine, webhook_id: str, key: str, body_hash: str) -> str | None:
+    """The new delivery row's id; None when a delivery with this key, younger than the window, exists."""
     _prune_now_and_then(engine)
     for _attempt in range(2):
         try:
