@@ -71,6 +71,9 @@ class Settings(BaseSettings):
             "unset means $PROMETHEUS_MULTIPROC_DIR, else <data_dir>/metrics. Processes on one host share it."
         ),
     )
+    webhook_client_rate_limit_per_minute: int = Field(
+        600, gt=0, description="Webhook calls one client address may make per minute, over all hooks."
+    )
     event_stream_ttl_s: int = Field(
         3600, gt=0, description="Seconds a run's event stream is kept after its last event."
     )

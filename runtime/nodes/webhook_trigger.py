@@ -28,12 +28,13 @@ class Params(NodeParams):
     auth: Literal["none", "header_token", "hmac"] = Field(
         "none",
         description=(
-            "`header_token`: require the token from the `webhook` credential in a header. "
-            "`hmac`: require a body signature made with that credential's secret."
+            "`header_token`: require the `token` of the `webhook` credential in its `header` "
+            "(default X-Webhook-Token). `hmac`: require a Standard Webhooks signature made with one of "
+            "the credential's `secrets` (whsec_...)."
         ),
     )
     max_body_bytes: int = Field(
-        MIB, gt=0, le=64 * MIB, description="Refuse request bodies larger than this many bytes."
+        MIB, gt=0, le=16 * MIB, description="Refuse request bodies larger than this many bytes (at most 16 MiB)."
     )
     wait_s: float = Field(
         30.0,
@@ -43,6 +44,9 @@ class Params(NodeParams):
     )
     rate_limit_per_minute: int = Field(
         60, ge=1, le=100_000, description="Refuse calls beyond this many per minute with 429."
+    )
+    rate_limit_burst: int = Field(
+        20, ge=1, le=100_000, description="How many calls may arrive at once before the per-minute rate applies."
     )
 
 

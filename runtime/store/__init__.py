@@ -12,9 +12,9 @@ from runtime.store.idempotency import IdempotencyKey
 from runtime.store.migrate import current_revision, ensure_database, upgrade_database
 from runtime.store.runs import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger
 from runtime.store.schedules import Schedule, ScheduleTick, sync_schedules
+from runtime.store.webhooks import Webhook, WebhookDelivery, get_webhook_for_node, sync_webhooks
 from runtime.store.workflows import (
     InvalidValueError,
-    Webhook,
     Workflow,
     WorkflowVersion,
     create_workflow,
@@ -48,6 +48,7 @@ __all__ = [
     "ScheduleTick",
     "User",
     "Webhook",
+    "WebhookDelivery",
     "Workflow",
     "WorkflowVersion",
     "Workspace",
@@ -59,6 +60,7 @@ __all__ = [
     "ensure_local_workspace",
     "get_engine",
     "get_version",
+    "get_webhook_for_node",
     "get_workflow",
     "latest_version",
     "list_versions",
@@ -69,6 +71,7 @@ __all__ = [
     "save_version",
     "session_scope",
     "sync_schedules",
+    "sync_webhooks",
     "upgrade_database",
     "utcnow",
 ]

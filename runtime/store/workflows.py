@@ -1,4 +1,5 @@
-"""Workflows, their immutable versions and webhooks, and the functions that manage them.
+"""Workflows, their immutable versions and the functions that manage them; every saved version
+also brings the workflow's webhooks in step with its `webhook_trigger` nodes.
 
 Every function acts inside one workspace: it filters each query by `workspace_id`, and a row of
 another workspace is reported as `NotFound`, exactly like a missing one. Functions flush but never
@@ -9,7 +10,6 @@ stored as given: the caller validates them first.
 from __future__ import annotations
 
 import copy
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from runtime.errors import NotFound, WorkflowError
 from runtime.store.accounts import Workspace
 from runtime.store.columns import JSONType, id_field, ref_field, utcnow
 from runtime.store.schedules import sync_schedules
+from runtime.store.webhooks import sync_webhooks
 
 NAME_MAX_LENGTH = 200
 COPY_SUFFIX = " (copy)"
@@ -64,26 +65,6 @@ class WorkflowVersion(SQLModel, table=True):
     note: str | None = Field(default=None, sa_type=sa.Text)
 
 
-def new_hook_id() -> str:
-    """An unguessable URL token (192 random bits) for `POST /api/hooks/{hook_id}`."""
-    return secrets.token_urlsafe(24)
-
-
-# The public entry point of a webhook trigger node; one per (workflow, node).
-class Webhook(SQLModel, table=True):
-    __tablename__ = "webhook"
-    __table_args__ = (sa.UniqueConstraint("workflow_id", "node_id"),)
-
-    id: str = id_field("hook")
-    workspace_id: str = ref_field("workspace.id")
-    workflow_id: str = ref_field("workflow.id")
-    node_id: str = Field(max_length=200)
-    hook_id: str = Field(default_factory=new_hook_id, max_length=64, unique=True)
-    settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    enabled: bool = True
-    created_at: datetime = Field(default_factory=utcnow)
-
-
 @event.listens_for(WorkflowVersion, "before_update")
 def _refuse_version_update(mapper: Mapper[Any], connection: sa.Connection, target: WorkflowVersion) -> None:
     """Versions are history: changing one would change what past runs say they executed."""
@@ -119,6 +100,7 @@ def _add_version(
     session.add_all([workflow, version])
     session.flush()
     sync_schedules(session, workflow.workspace_id, workflow.id, version.document)
+    sync_webhooks(session, workflow.workspace_id, workflow.id, version.document)
     return version
 
 

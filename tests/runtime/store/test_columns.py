@@ -14,7 +14,6 @@ from runtime.store import (
     Run,
     RunStatus,
     RunTrigger,
-    Webhook,
     Workspace,
     create_workflow,
     latest_version,
@@ -71,14 +70,3 @@ def test_run_json_columns_round_trip_and_none_is_sql_null(session: Session, work
     )
     null_outputs = sa.text("SELECT count(*) FROM run WHERE output IS NULL AND error IS NULL")
     assert session.connection().execute(null_outputs).scalar_one() == 1
-
-
-def test_webhook_gets_an_unguessable_unique_hook_id(session: Session, workspace: Workspace) -> None:
-    workflow = create_workflow(session, workspace.id, make_document())
-    hooks = [Webhook(workspace_id=workspace.id, workflow_id=workflow.id, node_id=f"n{i}") for i in range(3)]
-    session.add_all(hooks)
-    session.commit()
-
-    assert len({hook.hook_id for hook in hooks}) == 3
-    assert all(len(hook.hook_id) == 32 and hook.id.startswith("hook_") for hook in hooks)
-    assert all(hook.enabled and hook.settings == {} for hook in hooks)

@@ -182,7 +182,7 @@ def test_delete_workflow_cascades_to_versions_runs_node_runs_and_webhooks(
     session.add(run)
     session.flush()
     session.add(NodeRun(workspace_id=workspace.id, run_id=run.id, node_id="start"))
-    session.add(Webhook(workspace_id=workspace.id, workflow_id=workflow.id, node_id="start"))
+    save_version(session, workspace.id, workflow.id, make_document(nodes=[{"id": "hook", "type": "webhook_trigger"}]))
     keep = create_workflow(session, workspace.id, make_document("Keep me"))
     session.commit()
 
@@ -194,7 +194,8 @@ def test_delete_workflow_cascades_to_versions_runs_node_runs_and_webhooks(
     # Then everything hanging off it is gone, and other workflows are untouched
     with pytest.raises(NotFound):
         get_workflow(session, workspace.id, workflow.id)
-    for table in (WorkflowVersion, Run, NodeRun, Webhook):
+    assert session.exec(select(Webhook)).all() == []
+    for table in (WorkflowVersion, Run, NodeRun):
         rows = session.exec(select(table)).all()
         assert all(getattr(row, "workflow_id", keep.id) == keep.id for row in rows), table
     assert session.exec(select(Run)).all() == []

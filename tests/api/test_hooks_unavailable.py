@@ -1,0 +1,48 @@
+"""503 with Retry-After when the queue or the database cannot be reached: nothing is accepted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from runtime.store import ensure_database, make_engine
+from tests.api.conftest import Trellis, server_env, trellis_serve
+from tests.api.helpers import echo
+from tests.e2e.conftest import free_port
+from tests.loopback import LoopbackServer
+
+
+@pytest.fixture(scope="module")
+def trellis_without_redis(
+    make_pg_database, secret_key: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Trellis]:  # type: ignore[no-untyped-def]
+    """A queue-mode Trellis whose Redis address has nothing listening."""
+    database_url = make_pg_database()
+    ensure_database(database_url)
+    slow = LoopbackServer()
+    closed_redis = f"redis://127.0.0.1:{free_port()}/0"
+    data_dir = tmp_path_factory.mktemp("trellis-unavailable")
+    engine = make_engine(database_url)
+    with trellis_serve(server_env(database_url, secret_key, slow, closed_redis), data_dir) as server:
+        yield Trellis(server, "queue", slow, engine, data_dir / "serve.log")
+    slow.close()
+    engine.dispose()
+
+
+def test_queue_or_database_down_answers_503_with_retry_after(trellis_without_redis: Trellis, make_pg_database) -> None:  # type: ignore[no-untyped-def]
+    url = trellis_without_redis.hook([echo()], respond="immediately")
+
+    queue_down = httpx.post(url, json={}, timeout=30)
+
+    assert queue_down.status_code == 503 and queue_down.headers["retry-after"] == "5"
+    assert queue_down.json()["error"] == "unavailable" and "queue" in queue_down.json()["message"]
+    assert trellis_without_redis.run_count(url) == 0
+
+    trellis_without_redis.engine.dispose()
+    make_pg_database.drop(trellis_without_redis.server.database_url)
+    database_down = httpx.post(url, json={}, timeout=30)
+
+    assert database_down.status_code == 503 and database_down.headers["retry-after"] == "5"
+    assert "database" in database_down.json()["message"]
