@@ -149,7 +149,7 @@ function useLeaveGuard(dirty) {
 function FlowInner({
   nodes: serverNodes, edges: serverEdges, statuses, statusChanges, dirty, fitNonce,
   onNodesMoved, onConnectEdge, onDropNode, onDeleteItems, onSelectIds, onUndo, onRedo, onCopyNodes,
-  onPasteText, onStatusResync, ...rest
+  onPasteText, onStatusResync, onFocusNode, ...rest
 }) {
   const [nodes, setNodes] = useState(serverNodes ?? []);
   const [edges, setEdges] = useState(serverEdges ?? []);
@@ -183,6 +183,7 @@ function FlowInner({
     selectedIds.current = ids;
     onSelectIds?.(ids);
   }, [onSelectIds]);
+  const onNodeClick = useCallback((_e, n) => onFocusNode?.(n.id), [onFocusNode]);
   const onDragOver = useCallback((e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }, []);
   const onDrop = useCallback((e) => {
     const kind = e.dataTransfer.getData(DRAG_KIND);
@@ -196,7 +197,7 @@ function FlowInner({
     <ReactFlow
       nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
       onNodeDragStop={onNodeDragStop} onConnect={onConnect} onDelete={onDelete}
-      onSelectionChange={onSelectionChange} onDragOver={onDragOver} onDrop={onDrop}
+      onSelectionChange={onSelectionChange} onNodeClick={onNodeClick} onDragOver={onDragOver} onDrop={onDrop}
       deleteKeyCode={["Delete", "Backspace"]} selectionKeyCode="Shift" multiSelectionKeyCode={["Shift", "Meta", "Control"]}
       fitView fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }} minZoom={0.05}
       defaultEdgeOptions={{ style: { strokeWidth: 1.5 } }} {...rest}

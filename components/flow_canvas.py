@@ -41,6 +41,7 @@ class FlowCanvas(rx.NoSSRComponent):
     on_copy_nodes: rx.EventHandler[passthrough_event_spec(list[str])]
     on_paste_text: rx.EventHandler[passthrough_event_spec(str)]
     on_status_resync: rx.EventHandler[passthrough_event_spec(dict[str, Any])]
+    on_focus_node: rx.EventHandler[passthrough_event_spec(str)]
 
 
 flow_canvas = FlowCanvas.create

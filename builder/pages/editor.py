@@ -51,7 +51,8 @@ def toolbar() -> rx.Component:
     return rx.hstack(
         rx.link(rx.hstack(rx.icon("arrow-left", size=16), "Workflows", align="center", spacing="1"),
                 href=routes.WORKFLOWS, size="2", data_testid="back-link"),
-        rx.heading(State.workflow_name, size="4", data_testid="workflow-title"),
+        rx.heading(State.workflow_name, size="4", data_testid="workflow-title", white_space="nowrap", overflow="hidden",
+                   text_overflow="ellipsis", max_width="280px"),
         rx.cond(State.dirty, rx.badge("Unsaved changes", color_scheme="amber", data_testid="dirty-badge")),
         rx.spacer(),
         tool("undo-2", "Undo (Ctrl+Z)", "undo-button", on_click=State.undo, disabled=~State.can_undo),
@@ -110,7 +111,7 @@ def canvas() -> rx.Component:
             dirty=State.dirty, fit_nonce=State.fit_nonce, on_nodes_moved=State.nodes_moved,
             on_connect_edge=State.connect_edge, on_drop_node=State.drop_node, on_delete_items=State.delete_items,
             on_select_ids=State.select_ids, on_undo=State.undo, on_redo=State.redo, on_copy_nodes=State.copy_nodes,
-            on_paste_text=State.paste_text, on_status_resync=State.resync_statuses,
+            on_paste_text=State.paste_text, on_status_resync=State.resync_statuses, on_focus_node=State.focus_node,
         ),
         problems(),
         flex="1", height="100%", position="relative", data_testid="canvas",

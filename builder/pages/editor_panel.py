@@ -85,13 +85,16 @@ def scope_list() -> rx.Component:
     )  # fmt: skip
 
 
+PRE_STYLE = {**MONO, "maxHeight": "220px", "overflow": "auto", "margin": "0", "width": "100%", "padding": "6px",
+             "borderRadius": "6px", "background": "var(--gray-3)"}  # fmt: skip
+
+
 def _pre(label: str, value: rx.Var, testid: str) -> rx.Component:
     return rx.cond(
         value != "",
         rx.vstack(
             rx.text(label, size="1", weight="bold"),
-            rx.el.pre(value, data_testid=testid, style={**MONO, "maxHeight": "220px", "overflow": "auto", "margin": "0",
-                      "width": "100%", "padding": "6px", "background": rx.color("gray", 3), "borderRadius": "6px"}),
+            rx.el.pre(value, custom_attrs={"data-testid": testid}, style=PRE_STYLE),
             spacing="1", width="100%",
         ),
     )  # fmt: skip
@@ -105,13 +108,13 @@ def run_detail() -> rx.Component:
             detail.length() > 0,
             rx.vstack(
                 rx.hstack(rx.text("Last run", size="2", weight="bold"), rx.badge(detail["status"]),
-                          rx.text(detail["duration"], size="1", color_scheme="gray", data_testid="node-duration"),
+                          rx.text(detail["duration"], size="1", color_scheme="gray", data_testid="detail-duration"),
                           rx.text("attempt ", detail["attempt"], size="1", color_scheme="gray"), align="center"),
                 rx.text("started ", detail["started"], size="1", color_scheme="gray"),
                 rx.cond(detail["error"] != "", rx.callout(detail["error"], color_scheme="red", size="1",
-                                                           data_testid="node-error")),
-                _pre("Input", detail["input"], "node-input"),
-                _pre("Output", detail["output"], "node-output"),
+                                                           data_testid="detail-error")),
+                _pre("Input", detail["input"], "detail-input"),
+                _pre("Output", detail["output"], "detail-output"),
                 spacing="2", width="100%",
             ),
         ),

@@ -148,6 +148,11 @@ class DocumentMixin(rx.State, mixin=True):
         self._refresh_panel()
 
     @rx.event
+    def focus_node(self, canvas_id: str) -> None:
+        """A node was clicked: bring its panel to the front."""
+        self.side_tab = "node"
+
+    @rx.event
     def undo(self) -> None:
         """Go back one edit."""
         if self._undo:

@@ -92,11 +92,6 @@ class PanelMixin(DocumentMixin, mixin=True):
         self._apply(update_node(self._doc, self.selected_id, **fields))
 
     @rx.event
-    def set_side_tab(self, tab: str) -> None:
-        """Show the node, runs or history tab of the side panel."""
-        self.side_tab = tab
-
-    @rx.event
     def load_credentials(self) -> None:
         """Read the workspace's credentials for the pickers."""
         self.credential_options = workspace_credentials()

@@ -139,6 +139,15 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
             ]  # fmt: skip
 
     @rx.event
+    def set_side_tab(self, tab: str) -> None:
+        """Show the node, runs or history tab of the side panel, read fresh."""
+        self.side_tab = tab
+        if tab == "history":
+            self._read_versions()
+        elif tab == "runs":
+            self._read_runs()
+
+    @rx.event
     def load_runs(self) -> None:
         """Read the workflow's run history."""
         self._read_runs()

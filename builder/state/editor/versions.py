@@ -60,8 +60,8 @@ class VersionsMixin(DocumentMixin, mixin=True):
 
     @rx.event
     def toggle_history(self) -> None:
-        """Show or hide the version history."""
-        self.history_open = not self.history_open
+        """Show the version history in the side panel (or go back to the node panel)."""
+        self.side_tab = "node" if self.side_tab == "history" else "history"
         if self.side_tab == "history":
             self._read_versions()
 
