@@ -1,0 +1,91 @@
+"""Clipboard, sticky notes and cancelling a run in the editor."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import Session
+
+from runtime.store import make_engine
+from runtime.workflows import starter_document
+from tests.e2e.conftest import Server
+from tests.e2e.editor_helpers import latest_document, node, open_editor, save, select, stored_workflow
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture
+def db(server: Server) -> Iterator[Session]:
+    engine = make_engine(server.database_url)
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def long_loop_document() -> dict:
+    """A loop over `trigger.body.items` with a set node inside: long enough to cancel."""
+    doc = starter_document("Long loop")
+    doc["nodes"] += [
+        {"id": "each", "type": "loop", "type_version": 1, "title": "Each",
+         "params": {"items": "{{ trigger.body.items }}"}, "position": {"x": 260, "y": 0}},
+        {"id": "step", "type": "set", "type_version": 1, "title": "Step",
+         "params": {"fields": {"n": "{{ loop.item }}"}}, "position": {"x": 520, "y": -100}},
+    ]  # fmt: skip
+    doc["nodes"][1]["position"] = {"x": 520, "y": 100}
+    doc["edges"] = [
+        {"id": "e1", "source": "start", "source_handle": "out", "target": "each", "target_handle": "in"},
+        {"id": "e2", "source": "each", "source_handle": "item", "target": "step", "target_handle": "in"},
+        {"id": "e3", "source": "step", "source_handle": "out", "target": "each", "target_handle": "back"},
+        {"id": "e4", "source": "each", "source_handle": "done", "target": "result", "target_handle": "in"},
+    ]
+    return doc
+
+
+def test_copy_paste_nodes_and_a_workflow_json_and_sticky_notes(page: Page, server: Server, db: Session) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    workflow_id = stored_workflow(db, starter_document("Clipboard"))
+    open_editor(page, server.url, workflow_id)
+
+    select(page, "result")
+    page.keyboard.press("Control+c")
+    page.wait_for_function("navigator.clipboard.readText().then(t => t.includes('trellis.clipboard'))")
+    page.locator(".react-flow__pane").click(position={"x": 30, "y": 30})
+    page.keyboard.press("Control+v")
+    expect(node(page, "result_2")).to_be_visible()
+
+    # A whole workflow JSON on the clipboard pastes as new nodes
+    text = (EXAMPLES / "branch_if.json").read_text()
+    page.evaluate("text => navigator.clipboard.writeText(text)", text)
+    page.locator(".react-flow__pane").click(position={"x": 30, "y": 30})
+    page.keyboard.press("Control+v")
+    expect(node(page, "is_large")).to_be_visible()
+    expect(node(page, "start_2")).to_be_visible()
+
+    # Sticky notes are stored in the document
+    page.get_by_test_id("note-button").click()
+    page.get_by_test_id("note-text").fill("Ask Ada before changing the branch")
+    page.get_by_test_id("note-text").blur()
+    expect(page.locator(".react-flow__node-note").filter(has_text="Ask Ada")).to_be_visible()
+    save(page, "pasted")
+    saved = latest_document(db, workflow_id)
+    assert [n["text"] for n in saved["notes"]] == ["Ask Ada before changing the branch"]
+    assert {"result_2", "is_large", "start_2"} <= {n["id"] for n in saved["nodes"]}
+
+
+def test_cancel_a_running_run(page: Page, server: Server, db: Session) -> None:
+    workflow_id = stored_workflow(db, long_loop_document())
+    open_editor(page, server.url, workflow_id)
+    page.get_by_test_id("tab-runs").click()
+    page.get_by_test_id("run-input").fill(json.dumps({"items": list(range(20_000))}))
+    page.get_by_test_id("run-button").click()
+    expect(node(page, "each")).to_have_attribute("data-status", "running")
+    page.get_by_test_id("cancel-button").click()
+    expect(page.get_by_test_id("current-run")).to_contain_text("cancelled", timeout=30_000)
+    expect(page.get_by_test_id("cancel-button")).to_have_count(0)
+    expect(node(page, "result")).not_to_have_attribute("data-status", "succeeded")
+    rows = page.get_by_test_id("runs-panel").locator("[data-testid^=run-row-]")
+    expect(rows.first).to_have_attribute("data-status", "cancelled")
