@@ -83,6 +83,17 @@ function mergeNodes(server, local) {
   });
 }
 
+function withStatuses(nodes, statusMap) {
+  let changed = false;
+  const next = nodes.map((n) => {
+    const status = statusMap[n.id] || "idle";
+    if (n.type !== "status" || (n.data.status || "idle") === status) return n;
+    changed = true;
+    return { ...n, data: { ...n.data, status } };
+  });
+  return changed ? next : nodes;
+}
+
 function mergeEdges(server, local) {
   const selected = new Set(local.filter((e) => e.selected).map((e) => e.id));
   return server.map((e) => (selected.has(e.id) ? { ...e, selected: true } : e));
@@ -157,11 +168,21 @@ function FlowInner({
   const { screenToFlowPosition, fitView } = useReactFlow();
   const [statusMap, statusVersion] = useStatusMap(statuses, statusChanges, onStatusResync);
 
+  // A graph change from Python re-merges everything; a status change touches only the nodes whose
+  // status differs, so React Flow re-renders those and not the whole graph.
+  const mergedServerNodes = useRef(serverNodes);
   useEffect(() => {
-    setNodes((cur) => mergeNodes((serverNodes ?? []).map((n) => (n.type === "status"
-      ? { ...n, data: { ...n.data, status: statusMap[n.id] || "idle" } } : n)), cur));
-  }, [serverNodes, statusMap, statusVersion]);
-  useEffect(() => setEdges((cur) => mergeEdges(serverEdges ?? [], cur)), [serverEdges]);
+    if (serverNodes === mergedServerNodes.current) return; // the initial state already holds them
+    mergedServerNodes.current = serverNodes;
+    setNodes((cur) => mergeNodes(withStatuses(serverNodes ?? [], statusMap), cur));
+  }, [serverNodes]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => setNodes((cur) => withStatuses(cur, statusMap)), [statusMap, statusVersion]);
+  const mergedServerEdges = useRef(serverEdges);
+  useEffect(() => {
+    if (serverEdges === mergedServerEdges.current) return;
+    mergedServerEdges.current = serverEdges;
+    setEdges((cur) => mergeEdges(serverEdges ?? [], cur));
+  }, [serverEdges]);
   useEffect(() => { if (fitNonce) fitView({ padding: 0.2, duration: 200 }); }, [fitNonce, fitView]);
   useShortcuts({ onUndo, onRedo, onCopyNodes, onPasteText, selectedIds });
   useLeaveGuard(dirty);

@@ -6,6 +6,7 @@ settled events (drag stop, connect, drop, delete, selection, shortcuts), each wi
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import reflex as rx
@@ -42,6 +43,11 @@ class FlowCanvas(rx.NoSSRComponent):
     on_paste_text: rx.EventHandler[passthrough_event_spec(str)]
     on_status_resync: rx.EventHandler[passthrough_event_spec(dict[str, Any])]
     on_focus_node: rx.EventHandler[passthrough_event_spec(str)]
+
+    def add_custom_code(self) -> list[str]:
+        """Start fetching the canvas chunk when the page module loads, not when the canvas first renders
+        (after the websocket has connected), so the two overlap."""
+        return [f"import({json.dumps(self.library)});"]
 
 
 flow_canvas = FlowCanvas.create

@@ -17,6 +17,8 @@ STATUS_WINDOW = 8
 """How many recent changes each update carries; enough to cover updates React batches together."""
 
 EVENT_STATUS = {"node_started": "running", "node_finished": "succeeded", "node_skipped": "skipped"}
+MAX_WINDOW = 500
+"""A batch of more changes than this is sent as a gap, and the canvas asks for a snapshot instead."""
 TOKEN_BUFFER_CHARS = 20_000
 
 
@@ -26,6 +28,7 @@ class LiveStatusMixin(DocumentMixin, mixin=True):
     statuses: dict[str, Any] = {"epoch": 0, "seq": 0, "map": {}}
     status_changes: dict[str, Any] = {"epoch": 0, "items": []}
     tokens: str = ""
+    run_status: str = ""
 
     _status_map: dict[str, str] = {}
     _status_seq: int = 0
@@ -42,28 +45,41 @@ class LiveStatusMixin(DocumentMixin, mixin=True):
         self.statuses = {"epoch": self._status_epoch, "seq": 0, "map": dict(status_map)}
         self.status_changes = {"epoch": self._status_epoch, "items": []}
 
-    def _set_status(self, node_id: str, status: str) -> None:
-        if self._status_map.get(node_id) == status:
-            return
-        self._status_seq += 1
-        self._status_map = {**self._status_map, node_id: status}
-        self._status_window = [*self._status_window[-(STATUS_WINDOW - 1) :], [self._status_seq, node_id, status]]
-        self.status_changes = {"epoch": self._status_epoch, "items": self._status_window}
+    def _on_events(self, events: list[Event]) -> None:
+        """Paint what a batch of run events says about nodes: one update carrying every change."""
+        changes = 0
+        for event in events:
+            changes += self._on_event(event)
+            if event.type == "run_started":
+                self.run_status = "running"
+        if changes:
+            window = self._status_window[-max(STATUS_WINDOW, changes) :]
+            self.status_changes = {"epoch": self._status_epoch, "items": window}
 
-    def _on_event(self, event: Event) -> None:
-        """Paint what one run event says about a node."""
+    def _on_event(self, event: Event) -> int:
+        """Record what one event says about its node; 1 if a status changed, else 0."""
         node_id = event.node_id
         if node_id is None:
-            return
+            return 0
         if event.type == "node_token":
             text = (self._tokens.get(node_id, "") + str(event.data.get("text", "")))[-TOKEN_BUFFER_CHARS:]
             self._tokens = {**self._tokens, node_id: text}
             if node_id == self.selected_id:
                 self.tokens = text
-        elif event.type == "node_failed":
-            self._set_status(node_id, "running" if event.data.get("will_retry") else "failed")
-        elif event.type in EVENT_STATUS:
-            self._set_status(node_id, EVENT_STATUS[event.type])
+            return 0
+        if event.type == "node_failed":
+            return self._set_status(node_id, "running" if event.data.get("will_retry") else "failed")
+        if event.type in EVENT_STATUS:
+            return self._set_status(node_id, EVENT_STATUS[event.type])
+        return 0
+
+    def _set_status(self, node_id: str, status: str) -> int:
+        if self._status_map.get(node_id) == status:
+            return 0
+        self._status_seq += 1
+        self._status_map = {**self._status_map, node_id: status}
+        self._status_window = [*self._status_window[-(MAX_WINDOW - 1) :], [self._status_seq, node_id, status]]
+        return 1
 
     @rx.event
     def resync_statuses(self, seen: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import col, select
 
+from builder.run_events import event_batches
 from builder.state.editor.live import LiveStatusMixin
 from builder.state.editor.versions import VersionsMixin
 from builder.workspace import current_workspace_id
@@ -46,7 +47,6 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
 
     run_input: str = "{}"
     run_id: str = ""
-    run_status: str = ""
     runs: list[dict[str, str]] = []
     node_detail: dict[str, str] = {}
 
@@ -99,15 +99,15 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
         async with self:
             run_id = self.run_id
         stream = open_event_stream(get_settings())
+        last_id: str | None = None
         try:
             while True:
-                async for event in stream.follow(run_id, idle_timeout_s=FOLLOW_IDLE_S):
+                async for batch in event_batches(stream, run_id, last_id, FOLLOW_IDLE_S):
                     async with self:
                         if self.run_id != run_id:
                             return
-                        self._on_event(event)
-                        if event.type == "run_started":
-                            self.run_status = "running"
+                        self._on_events(batch)
+                    last_id = batch[-1].id
                 async with self:
                     if self.run_id != run_id or self._finished():
                         return
