@@ -52,7 +52,7 @@ def toolbar() -> rx.Component:
         rx.link(rx.hstack(rx.icon("arrow-left", size=16), "Workflows", align="center", spacing="1"),
                 href=routes.WORKFLOWS, size="2", data_testid="back-link"),
         rx.heading(State.workflow_name, size="4", data_testid="workflow-title", white_space="nowrap", overflow="hidden",
-                   text_overflow="ellipsis", max_width="280px"),
+                   text_overflow="ellipsis", max_width="280px", flex_shrink="0"),
         rx.cond(State.dirty, rx.badge("Unsaved changes", color_scheme="amber", data_testid="dirty-badge")),
         rx.spacer(),
         tool("undo-2", "Undo (Ctrl+Z)", "undo-button", on_click=State.undo, disabled=~State.can_undo),

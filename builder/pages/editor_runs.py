@@ -17,14 +17,12 @@ def status_badge(status: rx.Var) -> rx.Component:
 
 def run_row(run: rx.Var) -> rx.Component:
     """One run in the history; a click paints it on the canvas."""
-    return rx.hstack(
-        status_badge(run["status"]),
-        rx.vstack(rx.text(run["created"], size="1"), rx.text(run["trigger"], " · ", run["duration"], size="1",
-                                                             color_scheme="gray"), spacing="0"),
-        rx.spacer(),
-        rx.code(run["id"], size="1", variant="ghost", color_scheme="gray"),
-        on_click=State.open_run(run["id"]), cursor="pointer", width="100%", padding="6px", border_radius="6px",
-        background=rx.cond(State.run_id == run["id"], rx.color("accent", 3), "transparent"),
+    return rx.vstack(
+        rx.hstack(status_badge(run["status"]), rx.text(run["created"], size="1"), rx.spacer(),
+                  rx.text(run["duration"], size="1", color_scheme="gray"), width="100%", align="center"),
+        rx.text(run["trigger"], " · ", run["id"], size="1", color_scheme="gray", trim="both"),
+        on_click=State.open_run(run["id"]), cursor="pointer", width="100%", padding="6px 8px", border_radius="6px",
+        spacing="1", background=rx.cond(State.run_id == run["id"], rx.color("accent", 3), "transparent"),
         data_testid="run-row-" + run["id"].to(str), data_status=run["status"],
     )  # fmt: skip
 
@@ -37,10 +35,10 @@ def runs_panel() -> rx.Component:
                      data_testid="run-input", style={"fontFamily": "monospace", "fontSize": "12px"}),
         rx.cond(
             State.run_id != "",
-            rx.hstack(rx.text("On canvas:", size="2"), status_badge(State.run_status),
-                      rx.code(State.run_id, size="1", data_testid="current-run-id"), rx.spacer(),
-                      rx.button("Clear", size="1", variant="ghost", on_click=State.clear_run), width="100%",
-                      align="center", data_testid="current-run"),
+            rx.hstack(rx.text("On canvas", size="2", white_space="nowrap"), status_badge(State.run_status),
+                      rx.spacer(), rx.button("Clear", size="1", variant="soft", color_scheme="gray",
+                                             on_click=State.clear_run),
+                      width="100%", align="center", data_testid="current-run"),
         ),
         rx.text("Run history", size="2", weight="bold"),
         rx.cond(State.runs.length() > 0, rx.vstack(rx.foreach(State.runs, run_row), spacing="1", width="100%"),

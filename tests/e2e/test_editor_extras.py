@@ -89,3 +89,24 @@ def test_cancel_a_running_run(page: Page, server: Server, db: Session) -> None:
     expect(node(page, "result")).not_to_have_attribute("data-status", "succeeded")
     rows = page.get_by_test_id("runs-panel").locator("[data-testid^=run-row-]")
     expect(rows.first).to_have_attribute("data-status", "cancelled")
+
+
+def test_leaving_with_unsaved_changes_asks_first(page: Page, server: Server, db: Session) -> None:
+    workflow_id = stored_workflow(db, starter_document("Leave me"))
+    clean = page.context.new_page()
+    open_editor(clean, server.url, workflow_id)
+    asked: list[str] = []
+    clean.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    clean.locator(".react-flow__pane").click(position={"x": 30, "y": 30})
+    clean.close(run_before_unload=True)
+    clean.wait_for_event("close")
+    assert asked == []
+
+    open_editor(page, server.url, workflow_id)
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.get_by_test_id("note-button").click()
+    expect(page.get_by_test_id("dirty-badge")).to_be_visible()
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
+    assert not page.is_closed()
