@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from builder.graph_adapter import NOTE_PREFIX
-from builder.graph_edit import EditRefused, _ids, _rewrite, reference_pattern, unique_id
+from builder.graph_edit import EditRefused, ids_of, rewrite_strings, reference_pattern, unique_id
 
 CLIPBOARD_FORMAT = "trellis.clipboard"
 PASTE_OFFSET = 40.0
@@ -48,7 +48,7 @@ def paste(document: dict[str, Any], text: str) -> tuple[dict[str, Any], list[str
     """
     data = _parse(text)
     doc = copy.deepcopy(document)
-    taken = _ids(doc["nodes"])
+    taken = ids_of(doc["nodes"])
     renamed: dict[str, str] = {}
     for node in data["nodes"]:
         renamed[node["id"]] = unique_id(node["id"], taken)
@@ -59,12 +59,12 @@ def paste(document: dict[str, Any], text: str) -> tuple[dict[str, Any], list[str
         params = node.get("params", {})
         for old, new in renamed.items():
             if old != new:
-                params = _rewrite(params, reference_pattern(old), f"nodes.{new}")
+                params = rewrite_strings(params, reference_pattern(old), f"nodes.{new}")
         node["params"] = params
         node["position"] = _shifted(node.get("position"))
         new_nodes.append(node)
     doc["nodes"].extend(new_nodes)
-    edge_ids = _ids(doc["edges"]) | {"e"}
+    edge_ids = ids_of(doc["edges"]) | {"e"}
     for edge in data.get("edges", []):
         if isinstance(edge, dict) and edge.get("source") in renamed and edge.get("target") in renamed:
             edge_id = unique_id("e", edge_ids)
@@ -75,7 +75,7 @@ def paste(document: dict[str, Any], text: str) -> tuple[dict[str, Any], list[str
     notes = doc.setdefault("notes", [])
     for note in data.get("notes", []) or []:
         if isinstance(note, dict):
-            note_id = unique_id(str(note.get("id", "note")), _ids(notes))
+            note_id = unique_id(str(note.get("id", "note")), ids_of(notes))
             notes.append({**note, "id": note_id, "position": _shifted(note.get("position"))})
             new_ids.append(NOTE_PREFIX + note_id)
     return doc, new_ids

@@ -20,7 +20,8 @@ class EditRefused(ValueError):
     """An edit the graph rules forbid; the message is the hint shown to the user."""
 
 
-def _ids(items: Iterable[dict[str, Any]]) -> set[str]:
+def ids_of(items: Iterable[dict[str, Any]]) -> set[str]:
+    """The `id` of every item (node, edge or note), as strings."""
     return {str(item.get("id")) for item in items}
 
 
@@ -45,7 +46,7 @@ def add_node(document: dict[str, Any], node_type: str, x: float, y: float) -> tu
     doc = copy.deepcopy(document)
     if declaration.single_per_workflow and any(n.get("type") == node_type for n in doc["nodes"]):
         raise EditRefused(f"A workflow may have only one {declaration.title} node.")
-    node_id = unique_id(node_type, _ids(doc["nodes"]))
+    node_id = unique_id(node_type, ids_of(doc["nodes"]))
     doc["nodes"].append(
         {"id": node_id, "type": node_type, "type_version": declaration.version, "title": declaration.title,
          "params": {}, "credentials": {}, "position": {"x": x, "y": y}}
@@ -103,7 +104,7 @@ def connect(document: dict[str, Any], source: str, source_handle: str, target: s
     """The document with a new wire, or `EditRefused` naming why the wire is not allowed."""
     check_connection(document, source, source_handle, target, target_handle)
     doc = copy.deepcopy(document)
-    edge_id = unique_id("e", _ids(doc["edges"]) | {"e"})
+    edge_id = unique_id("e", ids_of(doc["edges"]) | {"e"})
     doc["edges"].append(
         {"id": edge_id, "source": source, "source_handle": source_handle, "target": target,
          "target_handle": target_handle}
@@ -135,13 +136,14 @@ def move_items(document: dict[str, Any], moves: Iterable[dict[str, Any]]) -> dic
     return doc
 
 
-def _rewrite(value: Any, pattern: re.Pattern[str], replacement: str) -> Any:
+def rewrite_strings(value: Any, pattern: re.Pattern[str], replacement: str) -> Any:
+    """`value` with `pattern` replaced in every string inside it (lists and dicts are walked)."""
     if isinstance(value, str):
         return pattern.sub(replacement, value)
     if isinstance(value, list):
-        return [_rewrite(item, pattern, replacement) for item in value]
+        return [rewrite_strings(item, pattern, replacement) for item in value]
     if isinstance(value, dict):
-        return {key: _rewrite(item, pattern, replacement) for key, item in value.items()}
+        return {key: rewrite_strings(item, pattern, replacement) for key, item in value.items()}
     return value
 
 
@@ -158,14 +160,14 @@ def rename_node(document: dict[str, Any], old: str, new: str) -> dict[str, Any]:
         raise EditRefused(
             f"{new!r} is not a node id: start with a lowercase letter, then lowercase letters, digits or _."
         )
-    if new in _ids(document["nodes"]):
+    if new in ids_of(document["nodes"]):
         raise EditRefused(f"Another node already has the id {new!r}.")
     pattern = reference_pattern(old)
     doc = copy.deepcopy(document)
     for node in doc["nodes"]:
         if node["id"] == old:
             node["id"] = new
-        node["params"] = _rewrite(node.get("params", {}), pattern, f"nodes.{new}")
+        node["params"] = rewrite_strings(node.get("params", {}), pattern, f"nodes.{new}")
     for edge in doc["edges"]:
         edge["source"] = new if edge["source"] == old else edge["source"]
         edge["target"] = new if edge["target"] == old else edge["target"]
@@ -185,7 +187,7 @@ def add_note(document: dict[str, Any], x: float, y: float, text: str = "") -> tu
     """The document with a new sticky note at (x, y), and the note's canvas id."""
     doc = copy.deepcopy(document)
     notes = doc.setdefault("notes", [])
-    note_id = unique_id("note", _ids(notes))
+    note_id = unique_id("note", ids_of(notes))
     notes.append({"id": note_id, "text": text, "position": {"x": x, "y": y}, "width": 220, "height": 120})
     return doc, NOTE_PREFIX + note_id
 
