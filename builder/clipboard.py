@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from builder.graph_adapter import NOTE_PREFIX
-from builder.graph_edit import EditRefused, ids_of, rewrite_strings, reference_pattern, unique_id
+from builder.graph_edit import EditRefused, ids_of, reference_pattern, rewrite_strings, unique_id
 
 CLIPBOARD_FORMAT = "trellis.clipboard"
 PASTE_OFFSET = 40.0
