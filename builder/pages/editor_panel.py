@@ -57,13 +57,13 @@ def credential_picker(slot: rx.Var) -> rx.Component:
         rx.cond(
             slot["options"].to(list).length() > 0,
             rx.select.root(
-                rx.select.trigger(placeholder="Choose a credential", width="100%"),
+                rx.select.trigger(placeholder="Choose a credential", width="100%",
+                                  data_testid="credential-" + slot["slot"].to(str)),
                 rx.select.content(
                     rx.foreach(slot["options"].to(list[dict[str, str]]),
                                lambda c: rx.select.item(c["name"] + " (" + c["type"] + ")", value=c["id"])),
                 ),
                 value=slot["value"].to(str), on_change=lambda v: State.set_credential(slot["slot"].to(str), v),
-                data_testid="credential-" + slot["slot"].to(str),
             ),
             rx.text("No credentials in this workspace yet: add one with `trellis credential add`.", size="1",
                     color_scheme="gray"),

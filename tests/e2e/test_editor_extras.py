@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
-from runtime.store import make_engine
+from runtime.secrets import encrypt_fields
+from runtime.store import create_credential, ensure_local_workspace, make_engine
 from runtime.workflows import starter_document
 from tests.e2e.conftest import Server
 from tests.e2e.editor_helpers import latest_document, node, open_editor, save, select, stored_workflow
@@ -110,3 +111,20 @@ def test_leaving_with_unsaved_changes_asks_first(page: Page, server: Server, db:
     page.wait_for_timeout(500)
     assert asked == ["beforeunload"]
     assert not page.is_closed()
+
+
+def test_credential_picker_lists_the_workspace_credentials_by_name(page: Page, server: Server, db: Session) -> None:
+    workspace_id = ensure_local_workspace(db).id
+    credential = create_credential(db, workspace_id, "Team OpenAI key", "openai", encrypt_fields({"api_key": "sk-x"}))
+    db.commit()
+    doc = starter_document("LLM")
+    llm = {"id": "ask", "type": "llm", "type_version": 1, "title": "Ask", "position": {"x": 260, "y": 120},
+           "params": {"model": "gpt-4o-mini", "prompt": "Hi"}}  # fmt: skip
+    doc["nodes"].append(llm)
+    workflow_id = stored_workflow(db, doc)
+    open_editor(page, server.url, workflow_id)
+    select(page, "ask")
+    page.get_by_test_id("credential-openai").click()
+    page.get_by_role("option", name="Team OpenAI key (openai)").click()
+    save(page)
+    assert latest_document(db, workflow_id)["nodes"][-1]["credentials"] == {"openai": credential.id}

@@ -17,7 +17,8 @@ from runtime.errors import NotFound, WorkflowInvalid
 from runtime.graph.validate import validate_document
 from runtime.store import get_engine, get_workflow, latest_version, session_scope
 
-UNDO_DEPTH = 100
+UNDO_DEPTH = 30
+"""Snapshots kept for undo: they live in the page state, which the state manager stores on every event."""
 
 
 def document_problems(document: dict[str, Any]) -> list[Any]:
