@@ -108,8 +108,12 @@ class PanelMixin(DocumentMixin, mixin=True):
         node_type = node and REGISTRY.get(node["type"], node.get("type_version", 0))
         if not node or not node_type:
             return
+        schema = node_type.params.model_json_schema()
+        shown = next((f for f in form_fields(schema, node.get("params", {})) if f["name"] == name), None)
+        if shown is not None and not shown["is_set"] and text == shown["value"]:
+            return  # leaving a field that shows the default: params keep only what the user set
         try:
-            keep, value = parse_value(node_type.params.model_json_schema(), name, text)
+            keep, value = parse_value(schema, name, text)
         except FieldValueError as error:
             self.field_errors = {**self.field_errors, name: str(error)}
             return

@@ -118,8 +118,10 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
         """Re-read the run on screen from the store; True (and painted) once it has ended."""
         with session_scope(get_engine()) as session:
             run = session.get(Run, self.run_id)
-            if run is None or run.workspace_id != current_workspace_id() or run.status in ACTIVE:
-                return run is None
+            if run is None or run.workspace_id != current_workspace_id():
+                return True
+            if run.status in ACTIVE:
+                return False
         self._open(self.run_id)
         self._read_runs()
         return True
@@ -157,7 +159,11 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
             run = session.get(Run, run_id)
             if run is None or run.workspace_id != current_workspace_id() or run.workflow_id != self.workflow_id:
                 raise NotFound(f"Run {run_id!r} not found")
-            rows = session.exec(select(NodeRun).where(NodeRun.run_id == run_id).order_by(col(NodeRun.started_at))).all()
+            rows = session.exec(
+                select(NodeRun)
+                .where(NodeRun.run_id == run_id, NodeRun.workspace_id == run.workspace_id)
+                .order_by(col(NodeRun.started_at))
+            ).all()
             latest = {row.node_id: str(row.status) for row in rows}
             self.run_id, self.run_status = run.id, str(run.status)
         if run.status in ACTIVE:
@@ -182,6 +188,9 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
     @rx.event
     def cancel(self) -> EventSpec:
         """Cancel the run on screen: a queued one ends at once, a running one at its current node."""
-        with session_scope(get_engine()) as session:
-            cancel_run(session, get_settings(), current_workspace_id(), self.run_id)
+        try:
+            with session_scope(get_engine()) as session:
+                cancel_run(session, get_settings(), current_workspace_id(), self.run_id)
+        except NotFound as error:
+            return rx.toast.error(str(error))
         return rx.toast.info("Cancelling the run")
