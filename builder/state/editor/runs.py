@@ -22,6 +22,7 @@ from runtime.store import NodeRun, Run, RunStatus, RunTrigger, get_engine, sessi
 
 RUN_HISTORY_LIMIT = 50
 FOLLOW_IDLE_S = 10.0
+FOLLOW_GIVE_UP_S = 600.0
 ACTIVE = {RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING}
 
 
@@ -100,14 +101,19 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
             run_id = self.run_id
         stream = open_event_stream(get_settings())
         last_id: str | None = None
+        silent_s = 0.0
         try:
-            while True:
+            # Reflex does not stop background tasks when the tab closes: a run that stays silent
+            # this long (a pending approval, say) is no longer followed; opening it again resumes.
+            while silent_s < FOLLOW_GIVE_UP_S:
+                seen = last_id
                 async for batch in event_batches(stream, run_id, last_id, FOLLOW_IDLE_S):
                     async with self:
                         if self.run_id != run_id:
                             return
                         self._on_events(batch)
                     last_id = batch[-1].id
+                silent_s = 0.0 if last_id != seen else silent_s + FOLLOW_IDLE_S
                 async with self:
                     if self.run_id != run_id or self._finished():
                         return
