@@ -32,7 +32,8 @@ const StatusNode = memo(function StatusNode({ id, data, selected }) {
       className={`trellis-node trellis-node-${status}`}
       style={{
         minWidth: 170, padding: "8px 12px", borderRadius: 10, background: "var(--color-panel-solid, #fff)",
-        border: `1.5px solid ${issues.length ? "#ef4444" : selected ? "#6366f1" : "#d4d4d8"}`,
+        border: `1.5px solid ${issues.length || status === "failed" ? "#ef4444" : selected ? "#6366f1" : "#d4d4d8"}`,
+        opacity: status === "skipped" ? 0.55 : 1,
         boxShadow: status === "running" ? `0 0 0 4px ${colour}55` : "0 1px 3px #0000001a",
         fontSize: 12, position: "relative",
       }}

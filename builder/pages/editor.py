@@ -99,7 +99,7 @@ def problems() -> rx.Component:
                 max_height="160px", overflow_y="auto",
             ),
         ),
-        position="absolute", bottom="12px", left="12px", width="min(520px, 60%)", z_index="5", spacing="2",
+        position="absolute", top="12px", left="12px", width="min(520px, 60%)", z_index="5", spacing="2",
     )  # fmt: skip
 
 
