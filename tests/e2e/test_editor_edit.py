@@ -133,3 +133,30 @@ def test_export_import_and_restore_from_history(page: Page, server: Server, db: 
     expect(node(page, "is_large")).to_be_visible()
     save(page, "back to v1")
     assert [n["id"] for n in latest_document(db, workflow_id)["nodes"]] == [n["id"] for n in source["nodes"]]
+
+
+def test_shift_click_and_box_select_pick_several_nodes(page: Page, server: Server, db: Session) -> None:
+    workflow_id = stored_workflow(db, starter_document("Select"))
+    open_editor(page, server.url, workflow_id)
+    panel = page.get_by_test_id("node-panel")
+
+    select(page, "start")
+    node(page, "result").click(modifiers=["Shift"])
+    expect(panel).to_contain_text("2 items selected")
+
+    page.locator(".react-flow__pane").click(position={"x": 10, "y": 10})
+    expect(panel).to_contain_text("Select a node")
+    first, last = node(page, "start").bounding_box(), node(page, "result").bounding_box()
+    assert first and last
+    page.keyboard.down("Shift")
+    page.mouse.move(first["x"] - 30, first["y"] - 30)
+    page.mouse.down()
+    page.mouse.move(last["x"] + last["width"] + 30, last["y"] + last["height"] + 30, steps=10)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    expect(panel).to_contain_text("2 items selected")
+    page.keyboard.press("Delete")
+    expect(page.locator(".react-flow__node")).to_have_count(0)
+    page.get_by_test_id("undo-button").click()
+    expect(page.locator(".react-flow__node")).to_have_count(2)
+    expect(page.locator(".react-flow__edge")).to_have_count(1)
