@@ -15,5 +15,5 @@ app.add_page(
     editor_page,
     route=routes.EDITOR,
     title="Editor · Trellis",
-    on_load=[EditorState.load, EditorState.load_credentials, EditorState.load_runs],
+    on_load=EditorState.open_editor,
 )

@@ -185,6 +185,9 @@ function FlowInner({
     setEdges((cur) => mergeEdges(serverEdges ?? [], cur));
   }, [serverEdges]);
   useEffect(() => { if (fitNonce) fitView({ padding: 0.2, duration: 200 }); }, [fitNonce, fitView]);
+  // The minimap draws every node again: mount it after the first paint of a large graph.
+  const [showMap, setShowMap] = useState(false);
+  useEffect(() => { const id = setTimeout(() => setShowMap(true), 300); return () => clearTimeout(id); }, []);
   useShortcuts({ onUndo, onRedo, onCopyNodes, onPasteText, selectedIds });
   useLeaveGuard(dirty);
 
@@ -226,7 +229,7 @@ function FlowInner({
     >
       <Background gap={18} />
       <Controls />
-      <MiniMap pannable zoomable />
+      {showMap ? <MiniMap pannable zoomable /> : null}
     </ReactFlow>
   );
 }

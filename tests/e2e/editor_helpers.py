@@ -75,3 +75,11 @@ def save(page: Page, note: str = "") -> None:
     page.get_by_test_id("save-note").fill(note)
     page.get_by_test_id("save-button").click()
     expect(page.get_by_test_id("dirty-badge")).to_have_count(0)
+
+
+def click_empty_canvas(page: Page) -> None:
+    """Click the canvas's top-right corner, where no node, control, minimap or problem list sits."""
+    pane = page.locator(".react-flow__pane")
+    box = pane.bounding_box()
+    assert box
+    pane.click(position={"x": box["width"] - 30, "y": 30})

@@ -14,6 +14,7 @@ from runtime.store import ensure_local_workspace, make_engine
 from runtime.workflows import export_workflow, starter_document
 from tests.e2e.conftest import Server
 from tests.e2e.editor_helpers import (
+    click_empty_canvas,
     drop_from_palette,
     fill_field,
     latest_document,
@@ -58,7 +59,7 @@ def test_search_undo_redo_delete_rename_and_tidy(page: Page, server: Server, db:
     expect(node(page, "if")).to_have_count(0)
     page.get_by_test_id("redo-button").click()
     expect(node(page, "if")).to_be_visible()
-    page.locator(".react-flow__pane").click(position={"x": 20, "y": 20})
+    click_empty_canvas(page)
     page.keyboard.press("Control+z")
     expect(node(page, "if")).to_have_count(0)
     page.keyboard.press("Control+Shift+z")
@@ -144,7 +145,7 @@ def test_shift_click_and_box_select_pick_several_nodes(page: Page, server: Serve
     node(page, "result").click(modifiers=["Shift"])
     expect(panel).to_contain_text("2 items selected")
 
-    page.locator(".react-flow__pane").click(position={"x": 10, "y": 10})
+    click_empty_canvas(page)
     expect(panel).to_contain_text("Select a node")
     first, last = node(page, "start").bounding_box(), node(page, "result").bounding_box()
     assert first and last

@@ -14,7 +14,15 @@ from runtime.secrets import encrypt_fields
 from runtime.store import create_credential, ensure_local_workspace, make_engine
 from runtime.workflows import starter_document
 from tests.e2e.conftest import Server
-from tests.e2e.editor_helpers import latest_document, node, open_editor, save, select, stored_workflow
+from tests.e2e.editor_helpers import (
+    click_empty_canvas,
+    latest_document,
+    node,
+    open_editor,
+    save,
+    select,
+    stored_workflow,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -54,14 +62,14 @@ def test_copy_paste_nodes_and_a_workflow_json_and_sticky_notes(page: Page, serve
     select(page, "result")
     page.keyboard.press("Control+c")
     page.wait_for_function("navigator.clipboard.readText().then(t => t.includes('trellis.clipboard'))")
-    page.locator(".react-flow__pane").click(position={"x": 30, "y": 30})
+    click_empty_canvas(page)
     page.keyboard.press("Control+v")
     expect(node(page, "result_2")).to_be_visible()
 
     # A whole workflow JSON on the clipboard pastes as new nodes
     text = (EXAMPLES / "branch_if.json").read_text()
     page.evaluate("text => navigator.clipboard.writeText(text)", text)
-    page.locator(".react-flow__pane").click(position={"x": 30, "y": 30})
+    click_empty_canvas(page)
     page.keyboard.press("Control+v")
     expect(node(page, "is_large")).to_be_visible()
     expect(node(page, "start_2")).to_be_visible()
@@ -98,7 +106,7 @@ def test_leaving_with_unsaved_changes_asks_first(page: Page, server: Server, db:
     open_editor(clean, server.url, workflow_id)
     asked: list[str] = []
     clean.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
-    clean.locator(".react-flow__pane").click(position={"x": 30, "y": 30})
+    click_empty_canvas(clean)
     clean.close(run_before_unload=True)
     clean.wait_for_event("close")
     assert asked == []

@@ -156,9 +156,12 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
             self._read_runs()
 
     @rx.event
-    def load_runs(self) -> None:
-        """Read the workflow's run history."""
-        self._read_runs()
+    def open_editor(self) -> None:
+        """Page load: the workflow named in the URL, the workspace's credentials and the run history."""
+        self.load()
+        if not self.not_found:
+            self.load_credentials()
+            self._read_runs()
 
     def _open(self, run_id: str) -> None:
         with session_scope(get_engine()) as session:
