@@ -74,12 +74,14 @@ const NoteNode = memo(function NoteNode({ id, data, selected }) {
 const nodeTypes = { status: StatusNode, note: NoteNode };
 
 // Server wins for graph fields; the browser keeps what only it knows (size, selection, a drag in progress).
+// New nodes that arrive selected (dropped or pasted) take the selection over.
 function mergeNodes(server, local) {
   const byId = new Map(local.map((n) => [n.id, n]));
+  const takeOver = server.some((n) => n.selected && !byId.has(n.id));
   return server.map((n) => {
     const mine = byId.get(n.id);
     if (!mine) return n;
-    return { ...n, measured: mine.measured, selected: mine.selected,
+    return { ...n, measured: mine.measured, selected: takeOver ? false : mine.selected,
       position: mine.dragging ? mine.position : n.position, dragging: mine.dragging };
   });
 }

@@ -55,6 +55,9 @@ def test_search_undo_redo_delete_rename_and_tidy(page: Page, server: Server, db:
     # Undo and redo, by button and by keyboard
     drop_from_palette(page, "if", 300, 300)
     expect(node(page, "if")).to_be_visible()
+    expect(page.locator(".react-flow__node.selected")).to_have_count(1)  # the new node takes the selection
+    expect(page.locator(".react-flow__node.selected").get_by_test_id("node-if")).to_be_visible()
+    expect(page.get_by_test_id("node-id")).to_have_value("if")
     page.get_by_test_id("undo-button").click()
     expect(node(page, "if")).to_have_count(0)
     page.get_by_test_id("redo-button").click()

@@ -131,7 +131,7 @@ class DocumentMixin(rx.State, mixin=True):
         except EditRefused as refusal:
             return rx.toast.warning(str(refusal))
         self._apply(document)
-        self.select_ids([new_id])
+        self._select_new([new_id])
         return None
 
     @rx.event
@@ -147,6 +147,12 @@ class DocumentMixin(rx.State, mixin=True):
         if len(ids) == 1:
             self.side_tab = "node"
         self._refresh_panel()
+
+    def _select_new(self, ids: list[str]) -> None:
+        """Select items just added, on the canvas as well as in the panel."""
+        picked = set(ids)
+        self.nodes = [{**n, "selected": True} if n["id"] in picked else n for n in self.nodes]
+        self.select_ids(ids)
 
     @rx.event
     def focus_node(self, canvas_id: str) -> None:
@@ -182,7 +188,7 @@ class DocumentMixin(rx.State, mixin=True):
         except EditRefused as refusal:
             return rx.toast.warning(str(refusal))
         self._apply(document)
-        self.select_ids(new_ids)
+        self._select_new(new_ids)
         return rx.toast.success(f"Pasted {len(new_ids)} item(s)")
 
     @rx.event
@@ -198,4 +204,4 @@ class DocumentMixin(rx.State, mixin=True):
         ys = [n["position"]["y"] for n in self._doc["nodes"]] or [0]
         document, note_id = add_note(self._doc, min(xs), min(ys) - 160)
         self._apply(document)
-        self.select_ids([note_id])
+        self._select_new([note_id])
