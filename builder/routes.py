@@ -1,3 +1,9 @@
 """Page routes, declared once."""
 
 WORKFLOWS = "/"
+EDITOR = "/workflows/[id]"
+
+
+def editor_url(workflow_id: str) -> str:
+    """The editor page of one workflow."""
+    return f"/workflows/{workflow_id}"

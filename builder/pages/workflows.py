@@ -3,9 +3,11 @@
 import reflex as rx
 from reflex.event import EventSpec, EventType
 
+from builder import routes
 from builder.state.workflows import WorkflowListState as State
 
 IMPORT_UPLOAD_ID = "import-workflow"
+EDITOR_PREFIX = routes.editor_url("")
 
 
 def import_button() -> rx.Component:
@@ -126,13 +128,16 @@ def workflow_row(workflow: rx.Var[dict[str, str]]) -> rx.Component:
     workflow_id, name = workflow["id"], workflow["name"]
     return rx.table.row(
         rx.table.row_header_cell(
-            rx.text(name, weight="medium", data_testid="workflow-name"),
+            rx.link(rx.text(name, weight="medium", data_testid="workflow-name"), href=EDITOR_PREFIX + workflow_id,
+                    color_scheme="gray", high_contrast=True),
             rx.text(workflow["description"], color_scheme="gray", size="1", max_width="36em", trim="both"),
             rx.code(workflow_id, variant="ghost", color_scheme="gray", size="1", title="Workflow id (for the CLI)"),
         ),
         rx.table.cell(rx.text(workflow["updated"], color_scheme="gray", size="2")),
         rx.table.cell(
             rx.hstack(
+                rx.link(rx.button(rx.icon("pencil-ruler", size=15), "Open", size="1", variant="soft"),
+                        href=EDITOR_PREFIX + workflow_id, data_testid="open-button"),
                 action_button("pencil", "Rename", State.start_rename(workflow_id, name), "rename-button"),
                 action_button("copy", "Duplicate", State.duplicate(workflow_id), "duplicate-button"),
                 action_button("download", "Export JSON", State.export(workflow_id), "export-button"),

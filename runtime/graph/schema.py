@@ -75,6 +75,16 @@ class EdgeSpec(_Strict):
     target_handle: str = Field("in", description="Input handle of the target node, e.g. `in` or `tools`.")
 
 
+class StickyNote(_Strict):
+    """A free-text note on the canvas; it documents the graph and takes no part in runs."""
+
+    id: str = Field(min_length=1, max_length=64, description="Note id, unique among the workflow's notes.")
+    text: str = Field("", max_length=10_000, description="What the note says.")
+    position: Position = Field(description="Where the note sits on the canvas.")
+    width: float = Field(220, gt=0, le=4000, description="Width of the note in canvas pixels.", allow_inf_nan=False)
+    height: float = Field(120, gt=0, le=4000, description="Height of the note in canvas pixels.", allow_inf_nan=False)
+
+
 class WorkflowSettings(_Strict):
     """Settings that apply to a whole run of the workflow."""
 
@@ -95,6 +105,7 @@ class WorkflowDocument(_Strict):
     settings: WorkflowSettings = Field(
         default_factory=WorkflowSettings, description="Settings for every run of this workflow."
     )
+    notes: list[StickyNote] = Field(default_factory=list, description="Sticky notes shown on the canvas.")
 
 
 def document_json_schema() -> dict[str, Any]:

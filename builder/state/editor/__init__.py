@@ -1,0 +1,15 @@
+"""State of the workflow editor page, composed from one mixin per concern."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from builder.state.editor.panel import PanelMixin
+from builder.state.editor.runs import RunsMixin
+
+
+class EditorState(RunsMixin, PanelMixin, rx.State):
+    """Everything the editor page shows: document, canvas, panel, versions and runs."""
+
+
+__all__ = ["EditorState"]
