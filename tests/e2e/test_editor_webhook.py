@@ -29,7 +29,9 @@ def db(server: Server) -> Iterator[Session]:
 def test_a_webhook_url_copied_from_the_panel_starts_the_workflow(page: Page, server: Server, db: Session) -> None:
     document = json.loads(EXAMPLE.read_text())
     document["nodes"] = [n for n in document["nodes"] if n["type"] != "webhook_trigger"]
-    document["nodes"].insert(0, {"id": "start", "type": "manual_trigger", "type_version": 1, "position": {"x": 0, "y": 200}})
+    document["nodes"].insert(
+        0, {"id": "start", "type": "manual_trigger", "type_version": 1, "position": {"x": 0, "y": 200}}
+    )
     document["edges"] = [e for e in document["edges"] if e["source"] != "hook"]
     workflow_id = stored_workflow(db, document)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
