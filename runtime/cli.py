@@ -133,13 +133,17 @@ def exec_(file: Path, input_json: str) -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-@click.option("--name", default=None, help="Worker name shown in RQ (default: generated).")
-def worker(burst: bool, name: str | None) -> None:
-    """Take runs from the Redis queue (TRELLIS_REDIS_URL) and execute them."""
-    from runtime.worker import work  # imports the whole engine before forking; only workers need that
+@click.option("--name", default=None, help="Worker name shown in RQ job records (default: host.pid).")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 1000), default=None, envvar="TRELLIS_WORKER_CONCURRENCY",
+    help="Runs this process executes at once (default 16).",
+)  # fmt: skip
+def worker(burst: bool, name: str | None, concurrency: int | None) -> None:
+    """Take runs from the Redis queue (TRELLIS_REDIS_URL) and execute them, several at once."""
+    from runtime.worker import work  # imports the whole engine; only workers need that
 
     ensure_database()
-    work(burst=burst, name=name)
+    work(burst=burst, name=name, concurrency=concurrency)
 
 
 @main.group()

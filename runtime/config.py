@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     event_stream_ttl_s: int = Field(
         3600, gt=0, description="Seconds a run's event stream is kept after its last event."
     )
+    worker_concurrency: int = Field(
+        16, ge=1, le=1000, description="Runs one `trellis worker` process executes at once."
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import Future
+from functools import lru_cache
 from typing import Any
 
 from redis import Redis
@@ -14,7 +15,7 @@ from sqlmodel import Session
 from runtime.config import Settings
 from runtime.errors import NotFound
 from runtime.executor.cancel import request_cancel
-from runtime.executor.execute import execute_run
+from runtime.executor.execute import RunExecutor
 from runtime.graph.schema import WorkflowDocument
 from runtime.store import (
     Run,
@@ -67,13 +68,21 @@ def start_run(
 def dispatch(settings: Settings, run: Run, timeout_s: float) -> Future[Any] | None:
     """Start a stored, committed run: an RQ job carrying only its id, or the in-process executor."""
     if settings.redis_url:
-        with Redis.from_url(settings.redis_url) as connection:
-            Queue(QUEUE_NAME, connection=connection).enqueue(
-                "runtime.worker.run_job", run.id, job_id=run.id, job_timeout=int(timeout_s) + JOB_MARGIN_S,
-                result_ttl=RESULT_TTL_S, failure_ttl=RESULT_TTL_S,
-            )  # fmt: skip
+        Queue(QUEUE_NAME, connection=queue_connection(settings.redis_url)).enqueue(
+            "runtime.worker.run_job", run.id, job_id=run.id, job_timeout=int(timeout_s) + JOB_MARGIN_S,
+            result_ttl=RESULT_TTL_S, failure_ttl=RESULT_TTL_S,
+        )  # fmt: skip
         return None
     return in_process_executor().submit(run.id)
+
+
+@lru_cache(maxsize=4)
+def queue_connection(redis_url: str) -> Redis:
+    """One pooled client per Redis URL for the whole process (connecting per run cost ~1 ms).
+
+    redis-py's pool notices a fork and opens new connections in the child, so this is fork-safe.
+    """
+    return Redis.from_url(redis_url)
 
 
 def cancel_run(session: Session, settings: Settings, workspace_id: str, run_id: str) -> Run:
@@ -97,10 +106,16 @@ class InProcessExecutor:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="trellis-executor", daemon=True)
         self._thread.start()
+        self._executor: RunExecutor | None = None
 
     def submit(self, run_id: str) -> Future[Any]:
         """Start `run_id` now; the future resolves to its final status."""
-        return asyncio.run_coroutine_threadsafe(execute_run(run_id), self._loop)
+        return asyncio.run_coroutine_threadsafe(self._execute(run_id), self._loop)
+
+    async def _execute(self, run_id: str) -> RunStatus | None:
+        if self._executor is None:  # made on the loop it belongs to
+            self._executor = RunExecutor()
+        return await self._executor.execute(run_id)
 
 
 _executor: InProcessExecutor | None = None
