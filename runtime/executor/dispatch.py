@@ -23,7 +23,6 @@ from runtime.store import (
     RunTrigger,
     WorkflowVersion,
     get_engine,
-    get_workflow,
     latest_version,
     session_scope,
     utcnow,
@@ -40,8 +39,8 @@ def trigger_payload(body: Any, headers: dict[str, str] | None = None, query: dic
 
 
 def create_run(session: Session, workspace_id: str, workflow_id: str, trigger: dict[str, Any], kind: RunTrigger) -> Run:
-    """A queued run of the workflow's latest version (stored, not yet started)."""
-    get_workflow(session, workspace_id, workflow_id)
+    """A queued run of the workflow's latest version (stored, not yet started); `NotFound` if the workflow
+    is not in this workspace."""
     version = latest_version(session, workspace_id, workflow_id)
     run = Run(
         workspace_id=workspace_id, workflow_id=workflow_id, workflow_version_id=version.id, trigger=kind,

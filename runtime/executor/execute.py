@@ -14,9 +14,9 @@ import redis.asyncio as redis_async
 from runtime.config import Settings, get_settings
 from runtime.engine import CompiledWorkflow, RunOutcome, compile_workflow, run_compiled
 from runtime.errors import WorkflowInvalid
-from runtime.events import EventStream, RedisEventStream, open_event_stream
+from runtime.events import RUN_FINISHED, EventBatcher, EventStream, RedisEventStream, open_event_stream
 from runtime.executor.cancel import cancel_requested, forget_cancel
-from runtime.executor.recorder import ClaimedRun, NodeRunRecorder, claim, finish
+from runtime.executor.recorder import Claim, ClaimedRun, NodeRunRecorder, RunWrite, apply_writes, run_ended
 from runtime.executor.services import run_services
 from runtime.executor.writer import RunWriter
 from runtime.graph.schema import WorkflowDocument
@@ -79,8 +79,9 @@ class RunExecutor:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings
-        self.writer = RunWriter()
-        self._stream: EventStream | None = None
+        self.writer: RunWriter[RunWrite] = RunWriter(apply_writes)
+        self._stream: RedisEventStream | None = None
+        self._batcher: EventBatcher | None = None
         self._redis: redis_async.Redis | None = None
 
     async def execute(self, run_id: str) -> RunStatus | None:
@@ -90,15 +91,20 @@ class RunExecutor:
         run ends with a stored final status and a `run_finished` event, written in that order.
         """
         settings = self._settings or get_settings()
-        run: ClaimedRun | None = await self.writer.write(claim(run_id))
+        run: ClaimedRun | None = await self.writer.write(Claim(run_id))
         if run is None:
             return None
-        stream, redis = self._clients(settings)
+        stream, batcher, redis = self._clients(settings)
         nodes = NodeRunRecorder(self.writer, run.workspace_id, run_id)
 
         async def emit(event_type: str, node_id: str | None, data: dict[str, Any]) -> None:
             nodes.record(event_type, node_id, data)
-            await stream.append(run_id, event_type, node_id, data)
+            if batcher is None:
+                await stream.append(run_id, event_type, node_id, data)
+                return
+            stored = batcher.append(run_id, event_type, node_id, data)
+            if event_type == RUN_FINISHED:  # readers see the run end only once this is stored
+                await stored
 
         status, output, error = RunStatus.FAILED, None, STOPPED
         try:
@@ -111,27 +117,30 @@ class RunExecutor:
             if status is not RunStatus.SUCCEEDED:
                 open_status = NodeRunStatus.CANCELLED if status is RunStatus.CANCELLED else NodeRunStatus.FAILED
                 nodes.close_open(open_status, (error or {}).get("message", ""))
-            await self.writer.write(finish(run_id, status, output, error))
+            await self.writer.write(run_ended(run_id, status, output, error))
             forget_cancel(run_id)
             await emit("run_finished", None, {"status": status.value, "output": output, "error": error})
         return status
 
     async def aclose(self) -> None:
-        """Commit pending writes and close the clients."""
+        """Commit pending writes, send pending events and close the clients."""
         await self.writer.aclose()
+        if self._batcher is not None:
+            await self._batcher.aclose()
         if self._stream is not None:
             await self._stream.close()
         if self._redis is not None:
             await self._redis.aclose()
 
-    def _clients(self, settings: Settings) -> tuple[EventStream, redis_async.Redis | None]:
-        """The event stream and the nodes' Redis client, made once per executor (one connection pool each)."""
+    def _clients(self, settings: Settings) -> tuple[EventStream, EventBatcher | None, redis_async.Redis | None]:
+        """The event stream, its batcher (Redis only) and the nodes' Redis client; made once per executor."""
         if not settings.redis_url:
-            return open_event_stream(settings), None
-        if self._stream is None or self._redis is None:
+            return open_event_stream(settings), None, None
+        if self._stream is None or self._batcher is None or self._redis is None:
             self._stream = RedisEventStream(settings.redis_url, ttl_s=settings.event_stream_ttl_s)
+            self._batcher = EventBatcher(self._stream)
             self._redis = redis_async.Redis.from_url(settings.redis_url)
-        return self._stream, self._redis
+        return self._stream, self._batcher, self._redis
 
 
 async def _run_document(

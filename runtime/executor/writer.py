@@ -1,10 +1,10 @@
 """Group commit for run bookkeeping: the writes of every run in flight on one event loop, few transactions.
 
-A run used to commit once per node event; at hundreds of runs per second the commits (each a WAL
-flush) and the blocked event loop were most of the cost. `RunWriter` queues writes and one thread
-executes everything queued so far in a single transaction, so the loop never blocks on the database
-and a busy worker commits many runs' writes at once. Writes run in the order they were queued:
-a run's node runs are stored in the same or an earlier transaction than its final status.
+A run used to commit once per node event; at hundreds of runs per second those commits (each a WAL
+flush) and the blocked event loop were most of the cost. `RunWriter` queues writes, and one thread
+applies everything queued so far in a single transaction, so the loop never waits on the database
+and a busy worker commits many runs' writes at once. Batches commit in queue order: a run's node
+runs are stored in the same or an earlier transaction than its final status.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
@@ -22,45 +21,45 @@ from runtime.store import get_engine
 
 log = logging.getLogger(__name__)
 
-Write = Callable[[sa.Connection], Any]
-"""One statement (or a few) run on the transaction's connection; returns what the caller awaits."""
+W = TypeVar("W")
+Apply = Callable[[sa.Connection, list[W]], list[Any]]
+"""Applies a batch of writes on the transaction's connection; returns one result per write."""
 
 
-@dataclass
-class _Queued:
-    write: Write
-    future: asyncio.Future[Any] = field(repr=False)
-
-
-class RunWriter:
-    """Executes queued writes on one background thread, as many per transaction as are waiting.
+class RunWriter(Generic[W]):
+    """Applies queued writes with `apply` on one background thread, as many per transaction as are waiting.
 
     Create it inside the event loop that uses it. The engine is looked up per batch (`get_engine()`),
     so a writer outlives engine resets in tests.
     """
 
-    def __init__(self) -> None:
-        self._queued: list[_Queued] = []
+    def __init__(self, apply: Apply[W]) -> None:
+        self._apply = apply
+        self._queued: list[tuple[W, asyncio.Future[Any]]] = []
         self._wake = asyncio.Event()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trellis-db")
         self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
 
-    def write(self, write: Write) -> asyncio.Future[Any]:
+    def write(self, write: W) -> asyncio.Future[Any]:
         """Queue `write`; the future resolves to its result once its transaction has committed."""
+        loop = asyncio.get_running_loop()
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._commit_forever(), name="trellis-run-writer")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queued.append(_Queued(write, future))
+            self._task = loop.create_task(self._commit_forever(), name="trellis-run-writer")
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queued.append((write, future))
+        self._idle.clear()
         self._wake.set()
         return future
 
-    def write_later(self, write: Write) -> None:
+    def write_later(self, write: W) -> None:
         """Queue `write` without waiting for it; a failure is logged (later writes still run)."""
         self.write(write).add_done_callback(_log_failure)
 
     async def aclose(self) -> None:
-        """Commit everything queued so far (writes run in order), then stop the thread."""
-        await self.write(_nothing)
+        """Commit everything queued, then stop the thread."""
+        await self._idle.wait()
         if self._task is not None:
             self._task.cancel()
         self._thread.shutdown(wait=True)
@@ -74,40 +73,36 @@ class RunWriter:
             if not batch:
                 continue
             try:
-                outcomes = await loop.run_in_executor(self._thread, _commit, [queued.write for queued in batch])
-            except Exception as error:  # the engine itself failed: every write of the batch did
+                outcomes = await loop.run_in_executor(self._thread, self._commit, [write for write, _ in batch])
+            except Exception as error:  # the database itself failed: so did every write of the batch
                 outcomes = [(False, error)] * len(batch)
-            for queued, (ok, value) in zip(batch, outcomes, strict=True):
-                if queued.future.done():
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():
                     continue
                 if ok:
-                    queued.future.set_result(value)
+                    future.set_result(value)
                 else:
-                    queued.future.set_exception(value)
+                    future.set_exception(value)
+            if not self._queued:
+                self._idle.set()
 
+    def _commit(self, writes: list[W]) -> list[tuple[bool, Any]]:
+        """Apply `writes` in one transaction; if that fails, each alone, so a bad write fails only itself."""
+        engine = get_engine()
+        try:
+            with engine.begin() as connection:
+                return [(True, result) for result in self._apply(connection, writes)]
+        except Exception as error:
+            if len(writes) == 1:
+                return [(False, error)]
+        return [self._commit_alone(engine, write) for write in writes]
 
-def _commit(writes: list[Write]) -> list[tuple[bool, Any]]:
-    """Run `writes` in one transaction; if it fails, each alone, so one bad write fails only itself."""
-    engine = get_engine()
-    try:
-        with engine.begin() as connection:
-            return [(True, write(connection)) for write in writes]
-    except Exception as error:
-        if len(writes) == 1:
-            return [(False, error)]
-    return [_commit_alone(engine, write) for write in writes]
-
-
-def _commit_alone(engine: sa.Engine, write: Write) -> tuple[bool, Any]:
-    try:
-        with engine.begin() as connection:
-            return True, write(connection)
-    except Exception as error:
-        return False, error
-
-
-def _nothing(connection: sa.Connection) -> None:
-    return None
+    def _commit_alone(self, engine: sa.Engine, write: W) -> tuple[bool, Any]:
+        try:
+            with engine.begin() as connection:
+                return True, self._apply(connection, [write])[0]
+        except Exception as error:
+            return False, error
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:
