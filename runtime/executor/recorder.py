@@ -111,7 +111,8 @@ def apply_writes(connection: sa.Connection, writes: list[RunWrite]) -> list[Any]
     runs_ended = [{"b_id": write.run_id, **write.values} for write in writes if isinstance(write, RunEnded)]
     if runs_ended:
         connection.execute(_END_RUN, runs_ended)
-    return [claimed.get(write.run_id) if isinstance(write, Claim) else None for write in writes]
+    # A run claimed twice in one batch (its job taken twice) goes to the first claim only.
+    return [claimed.pop(write.run_id, None) if isinstance(write, Claim) else None for write in writes]
 
 
 def _claim(connection: sa.Connection, run_ids: list[str]) -> dict[str, ClaimedRun]:
