@@ -8,8 +8,10 @@ from concurrent.futures import Future
 from functools import lru_cache
 from typing import Any
 
+import sqlalchemy as sa
 from redis import Redis
 from rq import Queue
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 from runtime.config import Settings
@@ -23,7 +25,6 @@ from runtime.store import (
     RunTrigger,
     WorkflowVersion,
     get_engine,
-    latest_version,
     session_scope,
     utcnow,
 )
@@ -31,6 +32,10 @@ from runtime.store import (
 QUEUE_NAME = "trellis"
 JOB_MARGIN_S = 60
 RESULT_TTL_S = 24 * 3600
+RUNS: sa.Table = Run.__table__  # type: ignore[attr-defined]
+VERSIONS: sa.Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
+_RUN_VALUES = ("id", "workspace_id", "workflow_id", "status", "trigger", "input", "created_at")
+"""Run columns `create_run` sets from the new `Run` object; `workflow_version_id` comes from the SELECT."""
 
 
 def trigger_payload(body: Any, headers: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict:
@@ -41,14 +46,33 @@ def trigger_payload(body: Any, headers: dict[str, str] | None = None, query: dic
 def create_run(session: Session, workspace_id: str, workflow_id: str, trigger: dict[str, Any], kind: RunTrigger) -> Run:
     """A queued run of the workflow's latest version (stored, not yet started); `NotFound` if the workflow
     is not in this workspace."""
-    version = latest_version(session, workspace_id, workflow_id)
-    run = Run(
-        workspace_id=workspace_id, workflow_id=workflow_id, workflow_version_id=version.id, trigger=kind,
-        input=trigger,
-    )  # fmt: skip
+    run = Run(workspace_id=workspace_id, workflow_id=workflow_id, workflow_version_id="", trigger=kind, input=trigger)
+    # One INSERT ... SELECT of the newest version instead of loading workflow and version through the ORM:
+    # starting runs is the hot path of webhooks and schedules.
+    newest = (
+        sa.select(*(sa.literal(getattr(run, name), RUNS.c[name].type) for name in _RUN_VALUES), VERSIONS.c.id)
+        .where(VERSIONS.c.workflow_id == workflow_id, VERSIONS.c.workspace_id == workspace_id)
+        .order_by(VERSIONS.c.number.desc())
+        .limit(1)
+    )
+    insert = sa.insert(RUNS).from_select([*_RUN_VALUES, "workflow_version_id"], newest)
+    version_id = session.execute(insert.returning(RUNS.c.workflow_version_id)).scalar_one_or_none()
+    if version_id is None:
+        raise NotFound(f"Workflow {workflow_id!r} not found")
+    run.workflow_version_id = version_id
+    make_transient_to_detached(run)  # the row exists: attach the object as if loaded, without a query
     session.add(run)
-    session.flush()
     return run
+
+
+@lru_cache(maxsize=1024)
+def version_timeout_s(version_id: str) -> float:
+    """The run time limit in a version's settings; versions never change, so it is read once per process."""
+    with session_scope(get_engine()) as session:
+        version = session.get(WorkflowVersion, version_id)
+        if version is None:
+            raise NotFound(f"Workflow version {version_id!r} not found")
+        return WorkflowDocument.model_validate(version.document).settings.timeout_s
 
 
 def start_run(
@@ -57,11 +81,7 @@ def start_run(
     """Store a queued run of the workflow and start it; returns its id (and the in-process future)."""
     with session_scope(get_engine()) as session:
         run = create_run(session, workspace_id, workflow_id, trigger, kind)
-        # create_run loaded this version: the session's identity map answers without a query.
-        version = session.get(WorkflowVersion, run.workflow_version_id)
-        assert version is not None
-        timeout_s = WorkflowDocument.model_validate(version.document).settings.timeout_s
-    return run.id, dispatch(settings, run, timeout_s)
+    return run.id, dispatch(settings, run, version_timeout_s(run.workflow_version_id))
 
 
 def dispatch(settings: Settings, run: Run, timeout_s: float) -> Future[Any] | None:
