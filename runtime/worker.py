@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 
+import redis
 from redis.asyncio import Redis
 
 from runtime.config import Settings, get_settings
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 WAIT_S = 1.0
 """Longest BLMOVE; also how soon an idle worker notices a stop request."""
+RECONNECT_S = 2.0
 
 WARM_UP_DOCUMENT = {
     "format": "trellis.workflow", "format_version": 1, "name": "warm-up",
@@ -81,6 +83,7 @@ class QueueWorker:
         self.concurrency = concurrency
         self.burst = burst
         self._stopping = False
+        self._redis_ok = True
         self._in_flight: set[asyncio.Task[None]] = set()
 
     def stop(self) -> None:
@@ -101,10 +104,10 @@ class QueueWorker:
         try:
             while not self._stopping:
                 await slots.acquire()
-                job_id = await jobs.take(0 if self.burst else WAIT_S)
+                job_id = None if self._stopping else await self._take(jobs)
                 if job_id is None:
                     slots.release()
-                    if self.burst and not self._in_flight:
+                    if self._stopping or (self.burst and not self._in_flight and self._redis_ok):
                         break
                     if self.burst:
                         await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
@@ -116,6 +119,18 @@ class QueueWorker:
             await executor.aclose()
             await connection.aclose()
             await blocking.aclose()
+
+    async def _take(self, jobs: JobQueue) -> str | None:
+        """The next job id, or None; while Redis is unreachable, waits and says so (as RQ workers do)."""
+        try:
+            job_id = await jobs.take(0 if self.burst else WAIT_S)
+        except redis.exceptions.ConnectionError as error:
+            log.error("Redis is unreachable (%s); trying again in %g s", error, RECONNECT_S)
+            self._redis_ok = False
+            await asyncio.sleep(RECONNECT_S)
+            return None
+        self._redis_ok = True
+        return job_id
 
     def _track(self, task: asyncio.Task[None], slots: asyncio.Semaphore) -> None:
         self._in_flight.add(task)

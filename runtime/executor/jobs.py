@@ -74,7 +74,7 @@ class JobQueue:
         if not fields:
             return None
         timeout, data = fields
-        func_name, _instance, args, _kwargs = DefaultSerializer.loads(zlib.decompress(data))
+        func_name, _instance, args, _kwargs = DefaultSerializer.loads(_decompressed(data))
         if func_name != RUN_JOB or len(args) != 1:
             raise ValueError(f"Job {job_id!r} calls {func_name!r}; the trellis queue only holds {RUN_JOB} jobs.")
         limit = DEFAULT_TIMEOUT_S if timeout is None else float(timeout)
@@ -83,6 +83,14 @@ class JobQueue:
     async def finish(self, job_id: str, ok: bool) -> None:
         """Mark the job finished (`ok`) or failed, and let it expire as RQ would."""
         await self._finish(keys=[_job_key(job_id)], args=["finished" if ok else "failed", _rq_time()])
+
+
+def _decompressed(data: bytes) -> bytes:
+    """A job's `data` as RQ reads it: zlib-compressed, or plain from older enqueuers."""
+    try:
+        return zlib.decompress(data)
+    except zlib.error:
+        return data
 
 
 def _job_key(job_id: str) -> str:
