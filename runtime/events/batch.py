@@ -24,37 +24,28 @@ class EventBatcher:
     def __init__(self, stream: RedisEventStream) -> None:
         self._stream = stream
         self._queued: list[tuple[CheckedEvent, asyncio.Future[Event]]] = []
-        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._sending: list[asyncio.Future[Event]] = []
 
     def append(self, run_id: str, type: str, node_id: str | None, data: dict[str, Any] | None) -> asyncio.Future[Event]:
         """Queue an event; the future resolves to the stored event. Raises `InvalidEvent` at once."""
         checked = (run_id, type, node_id, check_event(run_id, type, node_id, data))
         loop = asyncio.get_running_loop()
-        if self._task is None:
-            self._task = loop.create_task(self._send_forever(), name="trellis-event-batcher")
         future: asyncio.Future[Event] = loop.create_future()
         future.add_done_callback(_log_failure)
         self._queued.append((checked, future))
-        self._wake.set()
+        if self._task is None or self._task.done():  # no task lingers while idle
+            self._task = loop.create_task(self._send_queued(), name="trellis-event-batcher")
         return future
 
     async def aclose(self) -> None:
-        """Send what is queued, then stop."""
-        while pending := [future for _, future in self._queued] + self._sending:
-            await asyncio.wait(pending)
-        if self._task is not None:
-            self._task.cancel()
+        """Send what is queued."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait({self._task})
 
-    async def _send_forever(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
+    async def _send_queued(self) -> None:
+        """Send pipelines until the queue is empty: each holds whatever queued while the last was sent."""
+        while self._queued:
             batch, self._queued = self._queued, []
-            if not batch:
-                continue
-            self._sending = [future for _, future in batch]
             try:
                 results: list[Event | Exception] = await self._stream.append_checked([event for event, _ in batch])
             except Exception as error:  # Redis unreachable: every event of the batch is lost
@@ -66,7 +57,6 @@ class EventBatcher:
                     future.set_exception(result)
                 else:
                     future.set_result(result)
-            self._sending = []
 
 
 def _log_failure(future: asyncio.Future[Event]) -> None:

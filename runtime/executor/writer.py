@@ -36,21 +36,16 @@ class RunWriter(Generic[W]):
     def __init__(self, apply: Apply[W]) -> None:
         self._apply = apply
         self._queued: list[tuple[W, asyncio.Future[Any]]] = []
-        self._wake = asyncio.Event()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trellis-db")
         self._task: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     def write(self, write: W) -> asyncio.Future[Any]:
         """Queue `write`; the future resolves to its result once its transaction has committed."""
         loop = asyncio.get_running_loop()
-        if self._task is None:
-            self._task = loop.create_task(self._commit_forever(), name="trellis-run-writer")
         future: asyncio.Future[Any] = loop.create_future()
         self._queued.append((write, future))
-        self._idle.clear()
-        self._wake.set()
+        if self._task is None or self._task.done():  # no task lingers while idle
+            self._task = loop.create_task(self._commit_queued(), name="trellis-run-writer")
         return future
 
     def write_later(self, write: W) -> None:
@@ -59,19 +54,15 @@ class RunWriter(Generic[W]):
 
     async def aclose(self) -> None:
         """Commit everything queued, then stop the thread."""
-        await self._idle.wait()
-        if self._task is not None:
-            self._task.cancel()
+        while self._task is not None and not self._task.done():
+            await asyncio.wait({self._task})
         self._thread.shutdown(wait=True)
 
-    async def _commit_forever(self) -> None:
+    async def _commit_queued(self) -> None:
+        """Commit batches until the queue is empty: each batch is whatever queued while the last committed."""
         loop = asyncio.get_running_loop()
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
+        while self._queued:
             batch, self._queued = self._queued, []
-            if not batch:
-                continue
             try:
                 outcomes = await loop.run_in_executor(self._thread, self._commit, [write for write, _ in batch])
             except Exception as error:  # the database itself failed: so did every write of the batch
@@ -83,8 +74,6 @@ class RunWriter(Generic[W]):
                     future.set_result(value)
                 else:
                     future.set_exception(value)
-            if not self._queued:
-                self._idle.set()
 
     def _commit(self, writes: list[W]) -> list[tuple[bool, Any]]:
         """Apply `writes` in one transaction; if that fails, each alone, so a bad write fails only itself."""
