@@ -12,6 +12,7 @@ every run succeeded with its three node runs stored.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import signal
 import statistics
@@ -118,7 +119,38 @@ def check_stored(run_ids: list[str]) -> None:
         raise RuntimeError(f"lost work: {succeeded}/{len(run_ids)} runs, {node_runs} node runs")
 
 
-def measure(workers: int, concurrency: int, clients: int, runs: int, data_dir: str) -> tuple[float, list[float]]:
+def drive_processes(
+    processes: int, clients: int, runs: int, start: Callable[[int], str]
+) -> tuple[float, list[float], list[str]]:
+    """`drive` split over `processes` forked client processes (a web tier has several), each with
+    `clients / processes` threads; returns (runs/s over all of them, latencies, run ids)."""
+    if processes == 1:
+        return drive(clients, runs, start)
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+
+    def client_process() -> None:
+        from runtime.store import get_engine
+
+        get_engine().dispose(close=False)  # the parent's pooled connections stay the parent's
+        _, latencies, run_ids = drive(clients // processes, runs // processes, start)
+        results.put((latencies, run_ids))
+
+    began = time.perf_counter()
+    children = [context.Process(target=client_process) for _ in range(processes)]
+    for child in children:
+        child.start()
+    parts = [results.get() for _ in children]
+    elapsed = time.perf_counter() - began
+    for child in children:
+        child.join()
+    latencies = [latency for part, _ in parts for latency in part]
+    return len(latencies) / elapsed, latencies, [run_id for _, part in parts for run_id in part]
+
+
+def measure(
+    workers: int, concurrency: int, clients: int, runs: int, data_dir: str, processes: int = 1
+) -> tuple[float, list[float]]:
     """One measurement on a fresh database: (runs/s, latencies)."""
     from runtime.executor.dispatch import start_run, trigger_payload
     from runtime.store import RunTrigger, get_engine
@@ -138,7 +170,7 @@ def measure(workers: int, concurrency: int, clients: int, runs: int, data_dir: s
             return start_run(get_settings(), workspace_id, workflow_id, payload, RunTrigger.WEBHOOK)[0]
 
         drive(workers * 2, workers * 4, start)  # warm up: workers imported, connections open
-        rate, latencies, run_ids = drive(clients, runs, start)
+        rate, latencies, run_ids = drive_processes(processes, clients, runs, start)
         check_stored(run_ids)
         return rate, latencies
     finally:
@@ -164,13 +196,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32, help="concurrent callers of start_run")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--client-processes", type=int, default=1, help="processes the clients are spread over")
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="trellis-bench-")
-    sys.stdout.write(f"{args.runs} runs, {args.clients} clients, medians of {args.repeats}\n")
+    sys.stdout.write(
+        f"{args.runs} runs, {args.clients} clients in {args.client_processes} process(es), medians of {args.repeats}\n"
+    )
     sys.stdout.write("workers  concurrency    runs/s   p50 ms   p95 ms   p99 ms\n")
     for workers in args.workers:
         for concurrency in args.concurrency:
-            results = [measure(workers, concurrency, args.clients, args.runs, data_dir) for _ in range(args.repeats)]
+            results = [
+                measure(workers, concurrency, args.clients, args.runs, data_dir, args.client_processes)
+                for _ in range(args.repeats)
+            ]
             rate = statistics.median(rate for rate, _ in results)
             p50, p95, p99 = (
                 statistics.median(percentile(latencies, share) * 1000 for _, latencies in results)
