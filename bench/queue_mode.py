@@ -1,12 +1,13 @@
 """Queue-mode benchmark: `start_run` -> `run_finished` of a webhook_trigger -> set -> output workflow.
 
-Usage: `.venv/bin/python bench/queue_mode.py [--repeats 3] [--runs 1000] [--clients 32] [--workers 1 2]
-[--concurrency 1 8 32]` with PostgreSQL and Redis on loopback. `TRELLIS_BENCH_REDIS_URL` picks the
-Redis database (it is flushed). For every worker count and `trellis worker --concurrency`, `--clients`
-threads each start a run with `start_run` (as a webhook handler does), wait for its `run_finished`
-event on the run's stream (as a `when_finished` webhook does), and start the next. Prints runs/s and
-the p50/p95/p99 of start -> `run_finished` latency (medians of `--repeats`), after checking that
-every run succeeded with its three node runs stored.
+Usage: `.venv/bin/python bench/queue_mode.py [--repeats 3] [--runs 1000] [--clients 32]
+[--client-processes 1] [--workers 1 2] [--concurrency 1 8 32]` with PostgreSQL and Redis on
+loopback. `TRELLIS_BENCH_REDIS_URL` picks the Redis database (it is flushed). For every worker
+count and `trellis worker --concurrency`, `--clients` threads each start a run with `start_run`
+(as a webhook handler does), wait for its `run_finished` event on the run's stream (as a
+`when_finished` webhook does), and start the next. Prints runs/s and the p50/p95/p99 of start ->
+`run_finished` latency (medians of `--repeats`), after checking that every run succeeded with its
+three node runs stored.
 """
 
 from __future__ import annotations
