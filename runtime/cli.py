@@ -135,7 +135,11 @@ def exec_(file: Path, input_json: str) -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-@click.option("--name", default=None, help="Worker name shown in RQ (default: generated).")
+@click.option("--name", default=None, help="Worker name shown in RQ job records (default: host.pid).")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 1000), default=None, envvar="TRELLIS_WORKER_CONCURRENCY",
+    help="Runs this process executes at once (default 16).",
+)  # fmt: skip
 @click.option(
     "--scheduler", "with_scheduler", is_flag=True, envvar="TRELLIS_WORKER_SCHEDULER",
     help="Also start scheduled runs (a `trellis scheduler` child process).",
@@ -144,13 +148,15 @@ def exec_(file: Path, input_json: str) -> None:
     "--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="TRELLIS_WORKER_METRICS_PORT",
     help="Also answer GET /metrics on this port (for hosts without a web process).",
 )  # fmt: skip
-def worker(burst: bool, name: str | None, with_scheduler: bool, metrics_port: int | None) -> None:
-    """Take runs from the Redis queue (TRELLIS_REDIS_URL) and execute them."""
-    from runtime.worker import work  # imports the whole engine before forking; only workers need that
+def worker(
+    burst: bool, name: str | None, concurrency: int | None, with_scheduler: bool, metrics_port: int | None
+) -> None:
+    """Take runs from the Redis queue (TRELLIS_REDIS_URL) and execute them, several at once."""
+    from runtime.worker import work  # imports the whole engine; only workers need that
 
     ensure_database()
-    # Child processes, not threads: a thread holding a lock while RQ forks a work horse would
-    # leave that lock held forever in the horse.
+    # Child processes, not threads: the scheduler's blocking database calls and the metrics server
+    # stay off the event loop that runs the worker's runs.
     spawn = multiprocessing.get_context("spawn")
     parent = {"parent_pid": os.getpid()}
     children = [spawn.Process(target=schedule_forever, kwargs=parent, daemon=True)] if with_scheduler else []
@@ -159,7 +165,7 @@ def worker(burst: bool, name: str | None, with_scheduler: bool, metrics_port: in
     for child in children:
         child.start()
     try:
-        work(burst=burst, name=name)
+        work(burst=burst, name=name, concurrency=concurrency)
     finally:
         for child in children:
             child.terminate()

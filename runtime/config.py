@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     metrics_dir: Path | None = Field(
         None,
         description=(
-            "Folder where every process (web, worker, work horses) keeps its Prometheus values for `/metrics`; "
+            "Folder where every process (web, worker) keeps its Prometheus values for `/metrics`; "
             "unset means $PROMETHEUS_MULTIPROC_DIR, else <data_dir>/metrics. Processes on one host share it."
         ),
     )
@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     )
     event_stream_ttl_s: int = Field(
         3600, gt=0, description="Seconds a run's event stream is kept after its last event."
+    )
+    worker_concurrency: int = Field(
+        16, ge=1, le=1000, description="Runs one `trellis worker` process executes at once."
     )
 
     @property

@@ -1,7 +1,8 @@
 """Every Prometheus metric Trellis exports (`trellis_` prefix), and nowhere else.
 
-Runs execute in RQ work horses that are forked per job and exit when it ends, and the web server
-may run several processes: a plain counter would die with the process that incremented it. So
+Runs execute in `trellis worker` processes (and the zero-setup web process), the web server may run
+several processes, and a scrape reaches only one of them: a plain counter would be seen only by
+the process that incremented it. So
 prometheus_client runs in multiprocess mode, where each process writes its values to mmapped files
 in one folder and a scrape sums them (`runtime.ops.render_metrics`). That mode is chosen when
 prometheus_client is imported, from `PROMETHEUS_MULTIPROC_DIR`, which is why this module sets the
@@ -41,25 +42,9 @@ def values_dir() -> Path:
     return Path(os.environ[MULTIPROC_ENV])
 
 
-from prometheus_client import Counter, Histogram, multiprocess, values  # noqa: E402
+from prometheus_client import Counter, Histogram, values  # noqa: E402
 
-_horse_parent: int | None = None
-
-
-def _process_identifier() -> int | str:
-    """Which files this process writes: its pid, or one name shared by the horses of a worker.
-
-    The RQ worker forks a work horse per job and runs one at a time, so its horses can take turns
-    on one set of files (each re-reads them on start) instead of leaving two new files per job for
-    every scrape to read. An orphaned horse (its worker gone) falls back to its own pid.
-    """
-    pid = os.getpid()
-    if _horse_parent is not None and pid != _horse_parent and os.getppid() == _horse_parent:
-        return f"{_horse_parent}h"
-    return pid
-
-
-_MmapedValue = values.MultiProcessValue(process_identifier=_process_identifier)
+_MmapedValue = values.MultiProcessValue()
 
 
 class _ValueInMetricsDir(_MmapedValue):  # type: ignore[misc, valid-type]
@@ -145,18 +130,3 @@ class RunMeter:
         if self._types is None:
             self._types = self._node_types()
         return self._types.get(node_id, "unknown")
-
-
-def share_files_with_horses() -> None:
-    """Called in a forking worker that runs one child at a time: its children share one set of files.
-
-    Never call it in a process that has two children writing metrics at once: they would overwrite
-    each other's values.
-    """
-    global _horse_parent
-    _horse_parent = os.getpid()
-
-
-def forget_horses() -> None:
-    """Called in the worker after a horse ended: drop live-gauge files; counters keep counting in the sum."""
-    multiprocess.mark_process_dead(f"{os.getpid()}h", str(values_dir()))

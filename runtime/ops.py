@@ -54,7 +54,7 @@ def render_metrics(settings: Settings) -> bytes:
 def serve_metrics(port: int, *, parent_pid: int) -> None:
     """Answer `GET /metrics` on `port` (all interfaces) until the process `parent_pid` is gone.
 
-    For workers on hosts without a web process: their horses' values are only in this host's folder.
+    For workers on hosts without a web process: their values are only in this host's folder.
     """
     server, _ = start_http_server(port, registry=metrics_registry(get_settings()))
     try:

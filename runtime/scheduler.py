@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from runtime.config import Settings, get_settings
 from runtime.cron import CronSchedule
-from runtime.executor.dispatch import create_run, dispatch, run_timeout_s, trigger_payload
+from runtime.executor.dispatch import create_run, dispatch, trigger_payload, version_timeout_s
 from runtime.store import Run, RunStatus, RunTrigger, Schedule, ScheduleTick, get_engine, session_scope, utcnow
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class Scheduler:
             .limit(BATCH_SIZE)
         )
         with session_scope(get_engine()) as session:
-            queued = [StartedTick(run, run_timeout_s(session, run)) for run in session.exec(query).all()]
+            queued = [StartedTick(run, version_timeout_s(run.workflow_version_id)) for run in session.exec(query).all()]
         if not self.settings.redis_url:
             return queued
         with Redis.from_url(self.settings.redis_url) as connection:
@@ -136,7 +136,7 @@ def _start_tick(
     except sa.exc.IntegrityError:
         log.warning("schedule %s: tick %s already started a run", schedule.id, scheduled_for.isoformat())
         return None
-    return StartedTick(run, run_timeout_s(session, run))
+    return StartedTick(run, version_timeout_s(run.workflow_version_id))
 
 
 def serve_schedules(

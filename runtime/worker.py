@@ -1,46 +1,41 @@
-"""`trellis worker`: RQ workers that take run ids from Redis and execute them.
+"""`trellis worker`: takes run ids from the Redis queue and executes many runs at once on one event loop.
 
-The forking RQ worker re-imports in every work horse whatever its parent did not import, which
-costs ~0.6 s per job (runtime-facts.md §4.2); importing the engine here, in the parent, is what
-`PreloadWorker` is for. No client, connection or event loop is created before the fork.
+Each worker process keeps one event loop, one `RunExecutor` (pooled database connections behind a
+group-committing writer, one Redis client for events, one for nodes, compiled versions cached) and
+runs up to `concurrency` runs side by side. Nothing forks per job: a fork, fresh connections and a
+commit per node event cost ~95 ms per run (see `bench/queue_mode.py`).
+
+Isolation: a node that raises fails only its own run. A node that blocks the event loop (CPU-bound
+or synchronous I/O) stalls every run in that process, and a process that dies (OOM, `kill -9`)
+leaves its in-flight runs `running` until the durable-run reaper picks them up. SIGTERM or SIGINT
+stops taking jobs and lets the runs in flight finish; a second one stops them, each run ending
+`failed` with a stored status and a `run_finished` event.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import signal
+import socket
 
-import langgraph.graph  # noqa: F401  (preloaded before forking)
-import openai  # noqa: F401  (preloaded before forking)
-from redis import Redis
-from rq import Queue, Worker
-from rq.job import Job
+import redis
+from redis.asyncio import Redis
 
 from runtime.config import Settings, get_settings
 from runtime.engine import compile_workflow, run_compiled
 from runtime.executor.dispatch import QUEUE_NAME
-from runtime.executor.execute import execute_run
+from runtime.executor.execute import RunExecutor
+from runtime.executor.jobs import JobQueue
 from runtime.executor.services import run_services
 from runtime.graph.schema import WorkflowDocument
-from runtime.metrics import forget_horses, share_files_with_horses
-from runtime.store.engine import reset_engine_after_fork
 
+log = logging.getLogger(__name__)
 
-class PreloadWorker(Worker):
-    """RQ's forking worker, with Trellis's heavy modules imported once in the parent."""
-
-    def fork_work_horse(self, job: Job, queue: Queue) -> None:
-        """Fork the horse as RQ does; this worker's horses run one at a time, so they share metric files."""
-        share_files_with_horses()
-        super().fork_work_horse(job, queue)
-
-    def monitor_work_horse(self, job: Job, queue: Queue) -> None:
-        """Wait for the horse as RQ does, then let the metrics know that process is gone."""
-        try:
-            super().monitor_work_horse(job, queue)
-        finally:
-            forget_horses()
-
+WAIT_S = 1.0
+"""Longest BLMOVE; also how soon an idle worker notices a stop request."""
+RECONNECT_S = 2.0
 
 WARM_UP_DOCUMENT = {
     "format": "trellis.workflow", "format_version": 1, "name": "warm-up",
@@ -58,26 +53,139 @@ async def _discard(*_: object) -> None:
 
 
 async def warm_up(settings: Settings) -> None:
-    """Run a tiny document once in the parent, so every horse inherits the lazily imported modules
-    and the TLS context instead of paying ~100 ms for them per job; nothing stays open afterwards."""
+    """Run a tiny document once, so the first real run does not pay for lazily imported modules."""
     compiled = compile_workflow(WorkflowDocument.model_validate(WARM_UP_DOCUMENT))
     async with run_services(settings, workspace_id="warm-up", run_id="warm-up") as services:
         await run_compiled(compiled, {"body": 1}, run_id="warm-up", services=services, emit=_discard)
 
 
 def run_job(run_id: str) -> str:
-    """The RQ job: execute one run in a fresh event loop; returns its final status."""
-    status = asyncio.run(execute_run(run_id))
-    return status.value if status is not None else "skipped"
+    """The RQ job function: execute one run; returns its final status. `trellis worker` does not call
+    it (it reads the job's run id itself), but a plain `rq worker trellis` can."""
+
+    async def execute_once() -> str:
+        executor = RunExecutor(get_settings())
+        try:
+            status = await executor.execute(run_id)
+        finally:
+            await executor.aclose()
+        return status.value if status is not None else "skipped"
+
+    return asyncio.run(execute_once())
 
 
-def work(settings: Settings | None = None, *, burst: bool = False, name: str | None = None) -> None:
+class QueueWorker:
+    """Takes jobs from the queue and runs up to `concurrency` of them at once on the running loop."""
+
+    def __init__(self, settings: Settings, *, name: str, concurrency: int, burst: bool) -> None:
+        self.settings = settings
+        self.name = name
+        self.concurrency = concurrency
+        self.burst = burst
+        self._stopping = False
+        self._redis_ok = True
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def stop(self) -> None:
+        """First call: take no more jobs, let the runs in flight finish. Second: stop them too."""
+        if self._stopping:
+            for task in self._in_flight:
+                task.cancel()
+        self._stopping = True
+
+    async def work(self) -> None:
+        """Take and run jobs until stopped (or, in burst mode, until the queue is empty and all ran)."""
+        url = self.settings.redis_url
+        assert url is not None
+        connection, blocking = Redis.from_url(url), Redis.from_url(url)
+        jobs = JobQueue(connection, blocking, QUEUE_NAME, self.name)
+        executor = RunExecutor(self.settings)
+        slots = asyncio.Semaphore(self.concurrency)
+        try:
+            while not self._stopping:
+                await slots.acquire()
+                job_id = None if self._stopping else await self._take(jobs)
+                if job_id is None:
+                    slots.release()
+                    if self._stopping or (self.burst and not self._in_flight and self._redis_ok):
+                        break
+                    if self.burst:
+                        await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                self._track(asyncio.create_task(self._perform(jobs, executor, job_id), name=f"job {job_id}"), slots)
+            if self._in_flight:
+                await asyncio.wait(self._in_flight)
+        finally:
+            await executor.aclose()
+            await connection.aclose()
+            await blocking.aclose()
+
+    async def _take(self, jobs: JobQueue) -> str | None:
+        """The next job id, or None; while Redis is unreachable, waits and says so (as RQ workers do)."""
+        try:
+            job_id = await jobs.take(0 if self.burst else WAIT_S)
+        except redis.exceptions.ConnectionError as error:
+            log.error("Redis is unreachable (%s); trying again in %g s", error, RECONNECT_S)
+            self._redis_ok = False
+            await asyncio.sleep(RECONNECT_S)
+            return None
+        self._redis_ok = True
+        return job_id
+
+    def _track(self, task: asyncio.Task[None], slots: asyncio.Semaphore) -> None:
+        self._in_flight.add(task)
+
+        def done(_: asyncio.Task[None]) -> None:
+            self._in_flight.discard(task)
+            slots.release()
+
+        task.add_done_callback(done)
+
+    async def _perform(self, jobs: JobQueue, executor: RunExecutor, job_id: str) -> None:
+        """Run one job; its run records its own outcome, the job hash says whether the job ended normally."""
+        try:
+            job = await jobs.start(job_id)
+        except ValueError:
+            log.exception("Job %s is not a run", job_id)
+            await jobs.finish(job_id, ok=False)
+            return
+        if job is None:
+            return
+        ok = False
+        try:
+            async with asyncio.timeout(job.timeout_s):
+                await executor.execute(job.run_id)
+            ok = True
+        except TimeoutError:
+            log.error("Job %s passed its %s s time limit and was stopped", job_id, job.timeout_s)
+        except Exception:
+            log.exception("Job %s failed", job_id)
+        finally:
+            await jobs.finish(job_id, ok)
+
+
+def work(
+    settings: Settings | None = None, *, burst: bool = False, name: str | None = None, concurrency: int | None = None
+) -> None:
     """Take runs from the queue until stopped (or, with `burst`, until the queue is empty)."""
     settings = settings or get_settings()
     if not settings.redis_url:
         raise SystemExit("trellis worker needs TRELLIS_REDIS_URL (without it runs execute in the web process).")
-    asyncio.run(warm_up(settings))
-    os.register_at_fork(after_in_child=reset_engine_after_fork)
-    connection = Redis.from_url(settings.redis_url)
-    worker = PreloadWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, name=name)
-    worker.work(burst=burst, with_scheduler=False)
+    worker = QueueWorker(
+        settings,
+        name=name or f"{socket.gethostname()}.{os.getpid()}",
+        concurrency=concurrency or settings.worker_concurrency,
+        burst=burst,
+    )
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def main() -> None:
+        await warm_up(settings)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, worker.stop)
+        log.info("Worker %s takes runs from %r, %d at once", worker.name, QUEUE_NAME, worker.concurrency)
+        await worker.work()
+
+    asyncio.run(main())

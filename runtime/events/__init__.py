@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from runtime.config import Settings
+from runtime.events.batch import EventBatcher
 from runtime.events.memory import MemoryEventStream
 from runtime.events.model import (
     EVENT_TYPES,
@@ -25,6 +26,7 @@ __all__ = [
     "EVENT_TYPES",
     "RUN_FINISHED",
     "Event",
+    "EventBatcher",
     "EventStream",
     "EventType",
     "InvalidEvent",

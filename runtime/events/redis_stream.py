@@ -32,6 +32,10 @@ return {seq, id}
 """
 
 
+CheckedEvent = tuple[str, str, str | None, str]
+"""`(run_id, type, node_id, data_json)` where `data_json` came from `check_event`."""
+
+
 def events_key(run_id: str) -> str:
     """The Redis key of the run's event stream."""
     return f"trellis:run:{run_id}:events"
@@ -64,6 +68,24 @@ class RedisEventStream:
         )
         fields = {"seq": seq, "type": type, "node_id": node_id or "", "data": data_json}
         return _event(run_id, entry_id, fields)
+
+    async def append_checked(self, entries: Sequence[CheckedEvent]) -> list[Event | Exception]:
+        """Add events already passed through `check_event`, in order, with one round trip; returns each
+        stored event, or the Redis error that kept it out."""
+        async with self._redis.pipeline(transaction=False) as pipeline:
+            for run_id, type, node_id, data_json in entries:
+                keys, args = [events_key(run_id), seq_key(run_id)], [type, node_id or "", data_json, self._ttl_ms]
+                await self._append_script(keys=keys, args=args, client=pipeline)
+            replies = await pipeline.execute(raise_on_error=False)
+        results: list[Event | Exception] = []
+        for (run_id, type, node_id, data_json), reply in zip(entries, replies, strict=True):
+            if isinstance(reply, Exception):
+                results.append(reply)
+                continue
+            seq, entry_id = reply
+            results.append(_event(run_id, entry_id, {"seq": seq, "type": type, "node_id": node_id or "",
+                                                     "data": data_json}))  # fmt: skip
+        return results
 
     async def history(self, run_id: str, after: str | None = None) -> list[Event]:
         """The run's events in order; only those after the event with id `after` when it is given."""

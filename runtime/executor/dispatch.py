@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import Future
+from functools import lru_cache
 from typing import Any
 
+import sqlalchemy as sa
 from redis import Redis
 from rq import Queue
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 from runtime.config import Settings
 from runtime.errors import NotFound
 from runtime.executor.cancel import request_cancel
-from runtime.executor.execute import execute_run
+from runtime.executor.execute import RunExecutor
 from runtime.graph.schema import WorkflowDocument
 from runtime.metrics import count_run
 from runtime.store import (
@@ -23,8 +26,6 @@ from runtime.store import (
     RunTrigger,
     WorkflowVersion,
     get_engine,
-    get_workflow,
-    latest_version,
     session_scope,
     utcnow,
 )
@@ -32,6 +33,10 @@ from runtime.store import (
 QUEUE_NAME = "trellis"
 JOB_MARGIN_S = 60
 RESULT_TTL_S = 24 * 3600
+RUNS: sa.Table = Run.__table__  # type: ignore[attr-defined]
+VERSIONS: sa.Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
+_RUN_VALUES = ("id", "workspace_id", "workflow_id", "status", "trigger", "input", "created_at")
+"""Run columns `create_run` sets from the new `Run` object; `workflow_version_id` comes from the SELECT."""
 
 
 def trigger_payload(body: Any, headers: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict:
@@ -40,16 +45,35 @@ def trigger_payload(body: Any, headers: dict[str, str] | None = None, query: dic
 
 
 def create_run(session: Session, workspace_id: str, workflow_id: str, trigger: dict[str, Any], kind: RunTrigger) -> Run:
-    """A queued run of the workflow's latest version (stored, not yet started)."""
-    get_workflow(session, workspace_id, workflow_id)
-    version = latest_version(session, workspace_id, workflow_id)
-    run = Run(
-        workspace_id=workspace_id, workflow_id=workflow_id, workflow_version_id=version.id, trigger=kind,
-        input=trigger,
-    )  # fmt: skip
+    """A queued run of the workflow's latest version (stored, not yet started); `NotFound` if the workflow
+    is not in this workspace."""
+    run = Run(workspace_id=workspace_id, workflow_id=workflow_id, workflow_version_id="", trigger=kind, input=trigger)
+    # One INSERT ... SELECT of the newest version instead of loading workflow and version through the ORM:
+    # starting runs is the hot path of webhooks and schedules.
+    newest = (
+        sa.select(*(sa.literal(getattr(run, name), RUNS.c[name].type) for name in _RUN_VALUES), VERSIONS.c.id)
+        .where(VERSIONS.c.workflow_id == workflow_id, VERSIONS.c.workspace_id == workspace_id)
+        .order_by(VERSIONS.c.number.desc())
+        .limit(1)
+    )
+    insert = sa.insert(RUNS).from_select([*_RUN_VALUES, "workflow_version_id"], newest)
+    version_id = session.execute(insert.returning(RUNS.c.workflow_version_id)).scalar_one_or_none()
+    if version_id is None:
+        raise NotFound(f"Workflow {workflow_id!r} not found")
+    run.workflow_version_id = version_id
+    make_transient_to_detached(run)  # the row exists: attach the object as if loaded, without a query
     session.add(run)
-    session.flush()
     return run
+
+
+@lru_cache(maxsize=1024)
+def version_timeout_s(version_id: str) -> float:
+    """The run time limit in a version's settings; versions never change, so it is read once per process."""
+    with session_scope(get_engine()) as session:
+        version = session.get(WorkflowVersion, version_id)
+        if version is None:
+            raise NotFound(f"Workflow version {version_id!r} not found")
+        return WorkflowDocument.model_validate(version.document).settings.timeout_s
 
 
 def start_run(
@@ -58,28 +82,27 @@ def start_run(
     """Store a queued run of the workflow and start it; returns its id (and the in-process future)."""
     with session_scope(get_engine()) as session:
         run = create_run(session, workspace_id, workflow_id, trigger, kind)
-        timeout_s = run_timeout_s(session, run)
-    return run.id, dispatch(settings, run, timeout_s)
-
-
-def run_timeout_s(session: Session, run: Run) -> float:
-    """The whole-run time limit of the version `run` executes (from its document's settings)."""
-    # create_run loaded this version: the session's identity map answers without a query.
-    version = session.get(WorkflowVersion, run.workflow_version_id)
-    assert version is not None  # runs reference their version by foreign key
-    return WorkflowDocument.model_validate(version.document).settings.timeout_s
+    return run.id, dispatch(settings, run, version_timeout_s(run.workflow_version_id))
 
 
 def dispatch(settings: Settings, run: Run, timeout_s: float) -> Future[Any] | None:
     """Start a stored, committed run: an RQ job carrying only its id, or the in-process executor."""
     if settings.redis_url:
-        with Redis.from_url(settings.redis_url) as connection:
-            Queue(QUEUE_NAME, connection=connection).enqueue(
-                "runtime.worker.run_job", run.id, job_id=run.id, job_timeout=int(timeout_s) + JOB_MARGIN_S,
-                result_ttl=RESULT_TTL_S, failure_ttl=RESULT_TTL_S,
-            )  # fmt: skip
+        Queue(QUEUE_NAME, connection=queue_connection(settings.redis_url)).enqueue(
+            "runtime.worker.run_job", run.id, job_id=run.id, job_timeout=int(timeout_s) + JOB_MARGIN_S,
+            result_ttl=RESULT_TTL_S, failure_ttl=RESULT_TTL_S,
+        )  # fmt: skip
         return None
     return in_process_executor().submit(run.id)
+
+
+@lru_cache(maxsize=4)
+def queue_connection(redis_url: str) -> Redis:
+    """One pooled client per Redis URL for the whole process (connecting per run cost ~1 ms).
+
+    redis-py's pool notices a fork and opens new connections in the child, so this is fork-safe.
+    """
+    return Redis.from_url(redis_url)
 
 
 def cancel_run(session: Session, settings: Settings, workspace_id: str, run_id: str) -> Run:
@@ -104,10 +127,16 @@ class InProcessExecutor:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="trellis-executor", daemon=True)
         self._thread.start()
+        self._executor: RunExecutor | None = None
 
     def submit(self, run_id: str) -> Future[Any]:
         """Start `run_id` now; the future resolves to its final status."""
-        return asyncio.run_coroutine_threadsafe(execute_run(run_id), self._loop)
+        return asyncio.run_coroutine_threadsafe(self._execute(run_id), self._loop)
+
+    async def _execute(self, run_id: str) -> RunStatus | None:
+        if self._executor is None:  # made on the loop it belongs to
+            self._executor = RunExecutor()
+        return await self._executor.execute(run_id)
 
 
 _executor: InProcessExecutor | None = None

@@ -47,9 +47,16 @@ def load_document(workspace_id: str, workflow_id: str) -> WorkflowDocument:
 
 
 @asynccontextmanager
-async def run_services(settings: Settings, workspace_id: str, run_id: str, depth: int = 0) -> AsyncIterator[Services]:
-    """Services for one run: guarded HTTP, credentials, Redis (queue mode) and sub-workflows."""
-    redis_client = redis_async.Redis.from_url(settings.redis_url) if settings.redis_url else None
+async def run_services(
+    settings: Settings, workspace_id: str, run_id: str, depth: int = 0, *, redis: redis_async.Redis | None = None
+) -> AsyncIterator[Services]:
+    """Services for one run: guarded HTTP, credentials, Redis (queue mode) and sub-workflows.
+
+    `redis` is a client shared by the runs of one executor (left open); without it, one is made
+    for this run when `TRELLIS_REDIS_URL` is set, and closed after.
+    """
+    owns_redis = redis is None and bool(settings.redis_url)
+    redis_client = redis_async.Redis.from_url(settings.redis_url) if owns_redis else redis  # type: ignore[arg-type]
     async with egress_client(settings) as http:
 
         async def run_workflow(workflow_id: str, payload: Any) -> Any:
@@ -61,7 +68,7 @@ async def run_services(settings: Settings, workspace_id: str, run_id: str, depth
                 compiled = compile_workflow(load_document(workspace_id, workflow_id))
             except WorkflowInvalid as error:
                 raise NodeError(f"Sub-workflow {workflow_id!r} is invalid: {error}") from None
-            async with run_services(settings, workspace_id, run_id, depth + 1) as inner:
+            async with run_services(settings, workspace_id, run_id, depth + 1, redis=redis_client) as inner:
                 outcome = await run_compiled(
                     compiled, {"body": payload, "headers": {}, "query": {}}, run_id=f"{run_id}.{workflow_id}",
                     services=inner, emit=_silent,
@@ -76,7 +83,7 @@ async def run_services(settings: Settings, workspace_id: str, run_id: str, depth
                 run_workflow=run_workflow, redis=redis_client,
             )  # fmt: skip
         finally:
-            if redis_client is not None:
+            if owns_redis and redis_client is not None:
                 await redis_client.aclose()
 
 

@@ -1,4 +1,4 @@
-"""`GET /metrics` of a real server after a known mix of runs executed in a real RQ worker's forked horses."""
+"""`GET /metrics` of a real server after a known mix of runs executed in a real `trellis worker` process."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def direct(ops_server: OpsServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     reset_caches()
 
 
-def test_run_and_node_counters_add_up_across_forked_work_horses(ops_server: OpsServer, direct: str) -> None:
+def test_the_web_scrape_counts_the_runs_and_node_runs_a_worker_executed(ops_server: OpsServer, direct: str) -> None:
     # Given a workflow whose trigger refuses inputs without ok=true, and no worker yet
     workflow_id = store_workflow(direct, document([
         {"id": "start", "type": "manual_trigger", "params": {"input_schema": ONLY_OK}},
@@ -73,15 +73,15 @@ def test_run_and_node_counters_add_up_across_forked_work_horses(ops_server: OpsS
     assert value(waiting, "trellis_queue_oldest_job_age_seconds") > 0
     assert value(waiting, "trellis_workflow_runs_total", status="succeeded", trigger="api") == 0
 
-    # And a worker (one forked horse per run) executes them
+    # And a worker process executes them
     worker = start_worker(ops_server.env, "metrics-worker")
     try:
         wait_until_finished(run_ids, timeout_s=120)
-        time.sleep(0.5)  # the horse of the last run counts it just after storing it
+        time.sleep(0.5)  # the worker counts the last run just after storing it
     finally:
         stop(worker)
 
-    # Then the server's scrape sums what every horse counted
+    # Then the server's scrape sums what the worker counted
     done = scrape(ops_server)
     assert value(done, "trellis_workflow_runs_total", status="succeeded", trigger="api") == SUCCEEDING
     assert value(done, "trellis_workflow_runs_total", status="failed", trigger="api") == FAILING
@@ -100,9 +100,9 @@ def test_run_and_node_counters_add_up_across_forked_work_horses(ops_server: OpsS
     assert label_values >= {"succeeded", "failed", "api", "manual_trigger", "set", "output"}
     stored_id = re.compile(r"[a-z]+_[A-Za-z0-9]{20}")  # the shape of `runtime.store.new_id`
     assert [label for label in label_values if stored_id.fullmatch(label) or "://" in label or "@" in label] == []
-    # And the worker's horses took turns on one set of files instead of leaving files per run
+    # And the worker wrote one set of files for all its runs
     written = sorted(path.name for path in Path(ops_server.env["TRELLIS_METRICS_DIR"]).glob("*.db"))
-    assert written == [f"counter_{worker.pid}h.db", f"histogram_{worker.pid}h.db"]
+    assert written == [f"counter_{worker.pid}.db", f"histogram_{worker.pid}.db"]
 
 
 def test_a_worker_answers_metrics_on_its_own_port_while_it_lives(ops_server: OpsServer, direct: str) -> None:

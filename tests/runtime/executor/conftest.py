@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from runtime.config import get_settings
 from runtime.store import ensure_database, ensure_local_workspace, get_engine, session_scope
 from runtime.workflows import import_workflow
 from tests.loopback import LoopbackServer
+
+REDIS_URL = os.environ.get("TRELLIS_TEST_QUEUE_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def reset_caches() -> None:
@@ -51,3 +56,38 @@ def slow_server(configured: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lo
     get_settings.cache_clear()
     yield server
     server.close()
+
+
+@dataclass(frozen=True)
+class QueueMode:
+    env: dict[str, str]
+    quick: LoopbackServer
+    """Answers after 0.3 s."""
+    stuck: LoopbackServer
+    """Answers after 60 s (a node to cancel)."""
+
+
+@pytest.fixture
+def queue_mode(make_pg_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[QueueMode]:  # type: ignore[no-untyped-def]
+    """A PostgreSQL database, an empty Redis database and two loopback servers the nodes may reach."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError as error:
+        pytest.fail(f"Redis is unreachable at {REDIS_URL}: {error}", pytrace=False)
+    quick, stuck = LoopbackServer(delay_s=0.3), LoopbackServer(delay_s=60)
+    env = {
+        "TRELLIS_DATABASE_URL": make_pg_database(), "TRELLIS_REDIS_URL": REDIS_URL,
+        "TRELLIS_DATA_DIR": str(tmp_path / "data"), "TRELLIS_SSRF_ALLOWED_CIDRS": "127.0.0.1/32",
+        "TRELLIS_EGRESS_ALLOWED_PORTS": f"80,443,{quick.port},{stuck.port}",
+    }  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reset_caches()
+    ensure_database()
+    yield QueueMode(env, quick, stuck)
+    quick.close()
+    stuck.close()
+    client.flushdb()
+    client.close()
+    reset_caches()

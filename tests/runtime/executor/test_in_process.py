@@ -7,6 +7,7 @@ import time
 from itertools import pairwise
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from runtime.config import get_settings
@@ -134,3 +135,18 @@ def test_cancelling_a_queued_run_ends_it_before_it_starts(configured: str) -> No
     with session_scope(get_engine()) as session:
         cancel_run(session, get_settings(), configured, run.id)
     assert run_row(run.id).status is RunStatus.CANCELLED
+
+
+def test_starting_another_workspaces_workflow_is_not_found_and_stores_nothing(configured: str) -> None:
+    from runtime.errors import NotFound
+    from runtime.store import Workspace
+
+    workflow_id = store_workflow(configured, GREETING)
+    with session_scope(get_engine()) as session:
+        other = Workspace(name="Other")
+        session.add(other)
+    for workspace_id, missing in ((other.id, workflow_id), (configured, "wf_missing")):
+        with pytest.raises(NotFound, match=f"{missing}' not found"):
+            start_run(get_settings(), workspace_id, missing, trigger_payload({}), RunTrigger.API)
+    with session_scope(get_engine()) as session:
+        assert list(session.exec(select(Run))) == []

@@ -8,8 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,57 +18,18 @@ from runtime.config import get_settings
 from runtime.events import open_event_stream
 from runtime.executor.dispatch import cancel_run, start_run, trigger_payload
 from runtime.store import Run, RunStatus, RunTrigger, get_engine, session_scope
-from tests.loopback import LoopbackServer
-from tests.runtime.executor.conftest import reset_caches, store_workflow
+from tests.runtime.executor.conftest import REDIS_URL, QueueMode, store_workflow
 from tests.runtime.executor.test_in_process import document
 
-REDIS_URL = os.environ.get("TRELLIS_TEST_QUEUE_REDIS_URL", "redis://127.0.0.1:6379/14")
 TRELLIS = str(Path(sys.executable).with_name("trellis"))
 RUNS = 8
 
 
-@dataclass(frozen=True)
-class QueueMode:
-    env: dict[str, str]
-    quick: LoopbackServer
-    """Answers after 0.3 s."""
-    stuck: LoopbackServer
-    """Answers after 60 s (a node to cancel)."""
-
-
-@pytest.fixture
-def queue_mode(make_pg_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[QueueMode]:  # type: ignore[no-untyped-def]
-    """A PostgreSQL database, an empty Redis database and two loopback servers the nodes may reach."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.flushdb()
-    except redis.exceptions.ConnectionError as error:
-        pytest.fail(f"Redis is unreachable at {REDIS_URL}: {error}", pytrace=False)
-    quick, stuck = LoopbackServer(delay_s=0.3), LoopbackServer(delay_s=60)
-    env = {
-        "TRELLIS_DATABASE_URL": make_pg_database(), "TRELLIS_REDIS_URL": REDIS_URL,
-        "TRELLIS_DATA_DIR": str(tmp_path / "data"), "TRELLIS_SSRF_ALLOWED_CIDRS": "127.0.0.1/32",
-        "TRELLIS_EGRESS_ALLOWED_PORTS": f"80,443,{quick.port},{stuck.port}",
-    }  # fmt: skip
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    reset_caches()
-    from runtime.store import ensure_database
-
-    ensure_database()
-    yield QueueMode(env, quick, stuck)
-    quick.close()
-    stuck.close()
-    client.flushdb()
-    client.close()
-    reset_caches()
-
-
-def start_workers(env: dict[str, str], count: int) -> list[subprocess.Popen[bytes]]:
-    """`trellis worker` processes, each in its own process group."""
+def start_workers(env: dict[str, str], count: int, *args: str) -> list[subprocess.Popen[bytes]]:
+    """`trellis worker` processes (with `args`), each in its own process group."""
     return [
         subprocess.Popen(
-            [TRELLIS, "worker", "--name", f"test-worker-{i}"], env={**os.environ, **env}, start_new_session=True
+            [TRELLIS, "worker", "--name", f"test-worker-{i}", *args], env={**os.environ, **env}, start_new_session=True
         )  # fmt: skip
         for i in range(count)
     ]
@@ -105,7 +64,7 @@ def test_two_workers_share_the_queue_and_every_run_succeeds(queue_mode: QueueMod
         {"id": "fetch", "type": "http_request", "params": {"url": queue_mode.quick.url("/page")}},
         {"id": "result", "type": "output", "params": {"value": "{{ trigger.body.n }}"}},
     ]))  # fmt: skip
-    workers = start_workers(queue_mode.env, 2)
+    workers = start_workers(queue_mode.env, 2, "--concurrency", "1")  # one run at a time each: both get some
     try:
         run_ids = [
             start_run(get_settings(), workspace_id, workflow_id, trigger_payload({"n": n}), RunTrigger.API)[0]
