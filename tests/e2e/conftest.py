@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlmodel import Session
+
+from runtime.store import make_engine
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -102,3 +105,12 @@ def page(browser: Browser) -> Iterator[Page]:
     tab.set_default_timeout(15_000)
     yield tab
     context.close()
+
+
+@pytest.fixture
+def db(server: Server) -> Iterator[Session]:
+    """A session on the server's database, for arranging and checking what the browser did."""
+    engine = make_engine(server.database_url)
+    with Session(engine) as session:
+        yield session
+    engine.dispose()

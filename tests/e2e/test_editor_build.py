@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
-from runtime.store import make_engine
 from tests.e2e.conftest import Server
 from tests.e2e.editor_helpers import (
     EMPTY_DOCUMENT,
@@ -23,14 +20,6 @@ from tests.e2e.editor_helpers import (
     stored_workflow,
     wire,
 )
-
-
-@pytest.fixture
-def db(server: Server) -> Iterator[Session]:
-    engine = make_engine(server.database_url)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def test_build_fill_save_reload_run_and_open_the_past_run(page: Page, server: Server, db: Session) -> None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
 from runtime.secrets import encrypt_fields
-from runtime.store import create_credential, ensure_local_workspace, make_engine
+from runtime.store import create_credential, ensure_local_workspace
 from runtime.workflows import starter_document
 from tests.e2e.conftest import Server
 from tests.e2e.editor_helpers import (
@@ -25,14 +23,6 @@ from tests.e2e.editor_helpers import (
 )
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture
-def db(server: Server) -> Iterator[Session]:
-    engine = make_engine(server.database_url)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def long_loop_document() -> dict:

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
-from runtime.store import make_engine
 from tests.e2e.conftest import Server
 from tests.e2e.editor_helpers import drop_from_palette, node, open_editor, save, select, stored_workflow, wire
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "webhook_answer.json"
-
-
-@pytest.fixture
-def db(server: Server) -> Iterator[Session]:
-    engine = make_engine(server.database_url)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def test_a_webhook_url_copied_from_the_panel_starts_the_workflow(page: Page, server: Server, db: Session) -> None:
