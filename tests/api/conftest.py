@@ -9,9 +9,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +35,10 @@ from runtime.store.webhooks import token_hash
 from runtime.webhooks import hook_url_for_node
 from runtime.workflows import import_workflow
 from tests.api.v1_fixtures import api, keys, stuck_site, v1_server  # noqa: F401 (fixtures for this folder)
-from tests.e2e.conftest import Server, browser, free_port, page, wait_for_ready_line  # noqa: F401
+from tests.e2e.conftest import browser, page  # noqa: F401
 from tests.loopback import LoopbackServer
+from tests.processes import Server, running_server, running_workers
 
-TRELLIS = str(Path(sys.executable).with_name("trellis"))
 REDIS_URL = os.environ.get("TRELLIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -126,54 +123,13 @@ def secret_key() -> Iterator[str]:
     _default_ring.cache_clear()
 
 
-@contextlib.contextmanager
-def trellis_serve(env: dict[str, str], data_dir: Path) -> Iterator[Server]:
-    """`trellis serve` with `env` on a free port until the block ends."""
-    port = free_port()
-    env = {**env, "TRELLIS_PORT": str(port), "TRELLIS_DATA_DIR": str(data_dir)}
-    process = subprocess.Popen(
-        [TRELLIS, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_for_ready_line(process, data_dir / "serve.log")
-        yield Server(url=f"http://localhost:{port}", database_url=env["TRELLIS_DATABASE_URL"])
-    finally:
-        stop_group(process)
-
-
-@contextlib.contextmanager
-def trellis_workers(env: dict[str, str], count: int) -> Iterator[None]:
-    """`count` real `trellis worker` processes until the block ends."""
-    workers = [
-        subprocess.Popen([TRELLIS, "worker", "--name", f"hooks-test-{i}"], env=env, start_new_session=True)
-        for i in range(count)
-    ]
-    try:
-        yield
-    finally:
-        for worker in workers:
-            stop_group(worker)
-
-
-def stop_group(process: subprocess.Popen[Any]) -> None:
-    """SIGTERM to the process group (a background shell makes children ignore SIGINT), then SIGKILL."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 def server_env(database_url: str, secret_key: str, slow: LoopbackServer, redis_url: str | None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "TRELLIS_REDIS_URL"}
-    env.update({
+    env = {
         "TRELLIS_DATABASE_URL": database_url, "TRELLIS_SECRET_KEYS": secret_key,
         "TRELLIS_SSRF_ALLOWED_CIDRS": "127.0.0.1/32", "TRELLIS_EGRESS_ALLOWED_PORTS": f"80,443,{slow.port}",
         # The tests send a few hundred calls a minute from one address; the per-address limit is unit-tested.
         "TRELLIS_WEBHOOK_CLIENT_RATE_LIMIT_PER_MINUTE": "100000",
-    })  # fmt: skip
+    }  # fmt: skip
     if redis_url:
         env["TRELLIS_REDIS_URL"] = redis_url
     return env
@@ -195,9 +151,9 @@ def trellis(
     env = server_env(database_url, secret_key, slow, redis_url)
     engine = make_engine(database_url)
     with contextlib.ExitStack() as stack:
-        server = stack.enter_context(trellis_serve(env, data_dir))
+        server = stack.enter_context(running_server(database_url, data_dir, env))
         if redis_url:
-            stack.enter_context(trellis_workers({**env, "TRELLIS_DATA_DIR": str(data_dir)}, 1))
+            stack.enter_context(running_workers({**env, "TRELLIS_DATA_DIR": str(data_dir)}, "hooks-test"))
         yield Trellis(server, mode, slow, engine, data_dir / "serve.log")
     slow.close()
     engine.dispose()

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from runtime.store import ensure_database, make_engine
-from tests.api.conftest import Trellis, server_env, trellis_serve
+from tests.api.conftest import Trellis, server_env
 from tests.api.helpers import echo
-from tests.e2e.conftest import free_port
 from tests.loopback import LoopbackServer
+from tests.processes import free_port, running_server
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def trellis_without_redis(
     closed_redis = f"redis://127.0.0.1:{free_port()}/0"
     data_dir = tmp_path_factory.mktemp("trellis-unavailable")
     engine = make_engine(database_url)
-    with trellis_serve(server_env(database_url, secret_key, slow, closed_redis), data_dir) as server:
+    with running_server(database_url, data_dir, server_env(database_url, secret_key, slow, closed_redis)) as server:
         yield Trellis(server, "queue", slow, engine, data_dir / "serve.log")
     slow.close()
     engine.dispose()

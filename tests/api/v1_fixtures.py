@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +22,9 @@ from sqlmodel import Session
 from runtime.store import Role, Workspace, make_engine
 from runtime.store.api_keys import create_api_key
 from tests.conftest import PgDatabases
-from tests.e2e.conftest import running_server
 from tests.loopback import LoopbackServer
+from tests.processes import TRELLIS, running_server, running_workers
 
-TRELLIS = str(Path(sys.executable).with_name("trellis"))
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -79,14 +76,8 @@ def v1_server(
         "TRELLIS_DATABASE_URL": database_url, "TRELLIS_DATA_DIR": str(data_dir), "TRELLIS_REDIS_URL": redis_url,
         "TRELLIS_SSRF_ALLOWED_CIDRS": "127.0.0.1/32", "TRELLIS_EGRESS_ALLOWED_PORTS": f"80,443,{stuck_site.port}",
     }  # fmt: skip
-    with running_server(database_url, data_dir, env) as server:
-        worker = subprocess.Popen([TRELLIS, "worker", "--name", "api-test-worker"], env={**os.environ, **env},
-                                  start_new_session=True)  # fmt: skip
-        try:
-            yield V1Server(server.url, database_url, redis_url, env)
-        finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=30)
+    with running_server(database_url, data_dir, env) as server, running_workers(env, "api-test-worker"):
+        yield V1Server(server.url, database_url, redis_url, env)
     client.flushdb()
     client.close()
 

@@ -3,81 +3,20 @@ driven by Debian's Chromium through Playwright."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlmodel import Session
 
 from runtime.store import make_engine
+from tests.processes import Server, running_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]  # fmt: skip
-READY_TIMEOUT_S = 600
-
-
-@dataclass(frozen=True)
-class Server:
-    """A running Trellis server and the database it uses."""
-
-    url: str
-    database_url: str
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_ready_line(process: subprocess.Popen[str], log: Path) -> None:
-    """Block until `trellis serve` says it is ready; fail with its output if it dies or stalls."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    assert process.stdout is not None
-    for line in process.stdout:
-        sys.stderr.write(f"[serve] {line}")
-        if "is ready at" in line:
-            return
-        if time.monotonic() > deadline:
-            break
-    server_log = log.read_text(errors="replace")[-4000:] if log.exists() else ""
-    pytest.fail(f"trellis serve did not become ready (exit {process.poll()}):\n{server_log}")
-
-
-@contextmanager
-def running_server(database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`trellis serve` on a free port against `database_url` (migrated at start), stopped when the block ends."""
-    port = free_port()
-    env = {**os.environ, "TRELLIS_DATABASE_URL": database_url, "TRELLIS_DATA_DIR": str(data_dir),
-           "TRELLIS_PORT": str(port), **(extra_env or {})}  # fmt: skip
-    trellis = Path(sys.executable).with_name("trellis")
-    process = subprocess.Popen(
-        [str(trellis), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_for_ready_line(process, data_dir / "serve.log")
-        yield Server(url=f"http://localhost:{port}", database_url=database_url)
-    finally:
-        # SIGTERM, not SIGINT: a shell running the suite in the background makes children ignore SIGINT.
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import json
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
-from tests.e2e.conftest import Server
 from tests.e2e.editor_helpers import (
     EMPTY_DOCUMENT,
     drop_from_palette,
@@ -20,6 +19,7 @@ from tests.e2e.editor_helpers import (
     stored_workflow,
     wire,
 )
+from tests.processes import Server
 
 
 def test_build_fill_save_reload_run_and_open_the_past_run(page: Page, server: Server, db: Session) -> None:

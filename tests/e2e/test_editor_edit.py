@@ -10,7 +10,6 @@ from sqlmodel import Session
 
 from runtime.store import ensure_local_workspace
 from runtime.workflows import export_workflow, starter_document
-from tests.e2e.conftest import Server
 from tests.e2e.editor_helpers import (
     click_empty_canvas,
     drop_from_palette,
@@ -22,6 +21,7 @@ from tests.e2e.editor_helpers import (
     select,
     stored_workflow,
 )
+from tests.processes import Server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -11,7 +11,6 @@ from sqlmodel import Session
 from runtime.secrets import encrypt_fields
 from runtime.store import create_credential, ensure_local_workspace
 from runtime.workflows import starter_document
-from tests.e2e.conftest import Server
 from tests.e2e.editor_helpers import (
     click_empty_canvas,
     latest_document,
@@ -21,6 +20,7 @@ from tests.e2e.editor_helpers import (
     select,
     stored_workflow,
 )
+from tests.processes import Server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -9,8 +9,8 @@ import httpx
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
-from tests.e2e.conftest import Server
 from tests.e2e.editor_helpers import drop_from_palette, node, open_editor, save, select, stored_workflow, wire
+from tests.processes import Server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "webhook_answer.json"
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from runtime.store import delete_workflow, ensure_local_workspace, list_workflows, make_engine
 from runtime.workflows import export_workflow
-from tests.e2e.conftest import Server
+from tests.processes import Server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -3,25 +3,17 @@ plus `trellis worker`s sharing its metrics folder."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import redis
 import sqlalchemy as sa
 
-from tests.e2e.conftest import free_port, wait_for_ready_line
 from tests.ops.tcp_proxy import TcpProxy
+from tests.processes import running_server
 from tests.runtime.executor.conftest import configured
 from tests.runtime.executor.test_rq import REDIS_URL  # the queue tests' Redis database, emptied by them
-
-TRELLIS = str(Path(sys.executable).with_name("trellis"))
 
 __all__ = ["REDIS_URL", "configured"]  # re-exported: the executor tests' fixture, the queue tests' Redis
 
@@ -56,45 +48,12 @@ def ops_server(make_pg_database, tmp_path_factory: pytest.TempPathFactory) -> It
     }  # fmt: skip
     pg_port, redis_port = sa.make_url(database_url).port or 5432, client.connection_pool.connection_kwargs["port"]
     database, redis_proxy = TcpProxy(pg_port), TcpProxy(redis_port)
-    port = free_port()
-    server_env = {
-        **env, "TRELLIS_PORT": str(port), "TRELLIS_DATABASE_URL": through(database, database_url),
-        "TRELLIS_REDIS_URL": REDIS_URL.replace(f":{redis_port}/", f":{redis_proxy.port}/"),
-    }  # fmt: skip
+    proxied_redis = {"TRELLIS_REDIS_URL": REDIS_URL.replace(f":{redis_port}/", f":{redis_proxy.port}/")}
     try:
-        with serving(server_env, data_dir) as url:
-            yield OpsServer(url, database, redis_proxy, env)
+        with running_server(through(database, database_url), data_dir, {**env, **proxied_redis}) as server:
+            yield OpsServer(server.url, database, redis_proxy, env)
     finally:
         database.cut()
         redis_proxy.cut()
         client.flushdb()
         client.close()
-
-
-@contextmanager
-def serving(env: dict[str, str], data_dir: Path) -> Iterator[str]:
-    """`trellis serve` with `env` (which must set TRELLIS_PORT) until the block ends; yields its URL."""
-    process = subprocess.Popen(
-        [TRELLIS, "serve"], env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_for_ready_line(process, data_dir / "serve.log")
-        yield f"http://127.0.0.1:{env['TRELLIS_PORT']}"
-    finally:
-        stop(process)
-
-
-def start_worker(env: dict[str, str], name: str, *options: str) -> subprocess.Popen[bytes]:
-    """A `trellis worker` in its own process group."""
-    command = [TRELLIS, "worker", "--name", name, *options]
-    return subprocess.Popen(command, env={**os.environ, **env}, start_new_session=True)
-
-
-def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
-    """SIGTERM the process group; SIGKILL it if it is still there after 20 s."""
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)

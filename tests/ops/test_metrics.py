@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from runtime.config import get_settings
 from runtime.executor.dispatch import start_run, trigger_payload
 from runtime.store import RunTrigger, ensure_local_workspace, get_engine, session_scope
-from tests.e2e.conftest import free_port
-from tests.ops.conftest import OpsServer, start_worker, stop
+from tests.ops.conftest import OpsServer
+from tests.processes import free_port, start_worker, stop_group
 from tests.runtime.executor.conftest import reset_caches, store_workflow
 from tests.runtime.executor.test_in_process import document
 from tests.runtime.executor.test_rq import wait_until_finished
@@ -79,7 +79,7 @@ def test_the_web_scrape_counts_the_runs_and_node_runs_a_worker_executed(ops_serv
         wait_until_finished(run_ids, timeout_s=120)
         time.sleep(0.5)  # the worker counts the last run just after storing it
     finally:
-        stop(worker)
+        stop_group(worker)
 
     # Then the server's scrape sums what the worker counted
     done = scrape(ops_server)

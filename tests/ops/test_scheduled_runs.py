@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +24,8 @@ from runtime.store import (
     session_scope,
 )
 from runtime.workflows import import_workflow
-from tests.e2e.conftest import free_port
-from tests.ops.conftest import REDIS_URL, TRELLIS, serving
+from tests.ops.conftest import REDIS_URL
+from tests.processes import running_server, start_worker
 from tests.runtime.executor.test_in_process import document
 
 EVERY_SECOND = document([
@@ -71,12 +70,10 @@ def assert_ran_on_schedule(runs: list[Run]) -> None:
 
 def test_the_zero_setup_server_fires_schedules_itself(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = {
-        "TRELLIS_DATA_DIR": str(data_dir), "TRELLIS_PORT": str(free_port()),
-        "TRELLIS_METRICS_DIR": str(data_dir / "metrics"), "TRELLIS_DATABASE_URL": "", "TRELLIS_REDIS_URL": "",
-    }  # fmt: skip
     database_url = f"sqlite:///{data_dir / 'trellis.db'}"
-    with serving(env, tmp_path) as url:
+    metrics = {"TRELLIS_METRICS_DIR": str(data_dir / "metrics")}
+    with running_server(database_url, data_dir, metrics) as server:
+        url = server.url
         workflow_id = store_schedule(database_url)
         runs = finished_runs(database_url, workflow_id, at_least=3)
         exported = httpx.get(f"{url}/metrics", timeout=10).text
@@ -105,9 +102,12 @@ def queue_database(make_pg_database) -> Iterator[str]:  # type: ignore[no-untype
 
 def test_worker_with_scheduler_fires_schedules_and_stops_its_scheduler(queue_database: str, tmp_path: Path) -> None:
     workflow_id = store_schedule(queue_database)
-    env = {**os.environ, "TRELLIS_DATABASE_URL": queue_database, "TRELLIS_REDIS_URL": REDIS_URL,
-           "TRELLIS_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
-    worker = subprocess.Popen([TRELLIS, "worker", "--scheduler"], env=env, start_new_session=True)
+    env = {
+        "TRELLIS_DATABASE_URL": queue_database,
+        "TRELLIS_REDIS_URL": REDIS_URL,
+        "TRELLIS_DATA_DIR": str(tmp_path / "data"),
+    }
+    worker = start_worker(env, "scheduling-worker", "--scheduler")
     try:
         runs = finished_runs(queue_database, workflow_id, at_least=3)
     finally:

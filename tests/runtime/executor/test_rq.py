@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import redis
@@ -18,31 +14,21 @@ from runtime.config import get_settings
 from runtime.events import open_event_stream
 from runtime.executor.dispatch import cancel_run, start_run, trigger_payload
 from runtime.store import Run, RunStatus, RunTrigger, get_engine, session_scope
+from tests.processes import start_worker, stop_group
 from tests.runtime.executor.conftest import REDIS_URL, QueueMode, store_workflow
 from tests.runtime.executor.test_in_process import document
 
-TRELLIS = str(Path(sys.executable).with_name("trellis"))
 RUNS = 8
 
 
 def start_workers(env: dict[str, str], count: int, *args: str) -> list[subprocess.Popen[bytes]]:
     """`trellis worker` processes (with `args`), each in its own process group."""
-    return [
-        subprocess.Popen(
-            [TRELLIS, "worker", "--name", f"test-worker-{i}", *args], env={**os.environ, **env}, start_new_session=True
-        )  # fmt: skip
-        for i in range(count)
-    ]
+    return [start_worker(env, f"test-worker-{i}", *args) for i in range(count)]
 
 
 def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
     for worker in workers:
-        os.killpg(worker.pid, signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+        stop_group(worker, timeout_s=20)
 
 
 def wait_until_finished(run_ids: list[str], timeout_s: float) -> dict[str, RunStatus]:
