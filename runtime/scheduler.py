@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from redis import Redis
 from redis.exceptions import RedisError
 from rq.job import Job
 from sqlmodel import Session, col, select
@@ -28,6 +27,7 @@ from sqlmodel import Session, col, select
 from runtime.config import Settings, get_settings
 from runtime.cron import CronSchedule
 from runtime.executor.dispatch import create_run, dispatch, trigger_payload, version_timeout_s
+from runtime.redis_client import shared_redis
 from runtime.store import Run, RunStatus, RunTrigger, Schedule, ScheduleTick, get_engine, session_scope, utcnow
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ class Scheduler:
             queued = [StartedTick(run, version_timeout_s(run.workflow_version_id)) for run in session.exec(query).all()]
         if not self.settings.redis_url:
             return queued
-        with Redis.from_url(self.settings.redis_url) as connection:
-            return [tick for tick in queued if not Job.exists(tick.run.id, connection=connection)]
+        connection = shared_redis(self.settings.redis_url)
+        return [tick for tick in queued if not Job.exists(tick.run.id, connection=connection)]
 
 
 def claim_due_ticks(session: Session, now: datetime) -> list[StartedTick]:

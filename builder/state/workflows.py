@@ -27,6 +27,21 @@ def download_name(name: str) -> str:
     return f"{slug}.json"
 
 
+def export_download(workflow_id: str) -> EventSpec:
+    """A browser download of the workflow's latest saved document as indented JSON."""
+    with session_scope(get_engine()) as session:
+        document = export_workflow(session, current_workspace_id(), workflow_id)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return rx.download(data=text, filename=download_name(document["name"]), mime_type="application/json")
+
+
+def import_failure(file_name: str, error: WorkflowError) -> tuple[str, list[str]]:
+    """The heading and the lines that tell why `file_name` was not imported (every problem of an invalid one)."""
+    if isinstance(error, WorkflowInvalid):
+        return f"{file_name} was not imported: {len(error.issues)} problem(s)", [str(i) for i in error.issues]
+    return f"{file_name} was not imported", [str(error)]
+
+
 class WorkflowListState(rx.State):
     """The workflows of the current workspace and the dialogs acting on them."""
 
@@ -131,10 +146,7 @@ class WorkflowListState(rx.State):
     @rx.event
     def export(self, workflow_id: str) -> EventSpec:
         """Download the workflow's latest document as a JSON file."""
-        with session_scope(get_engine()) as session:
-            document = export_workflow(session, current_workspace_id(), workflow_id)
-        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-        return rx.download(data=text, filename=download_name(document["name"]), mime_type="application/json")
+        return export_download(workflow_id)
 
     @rx.event
     async def import_files(self, files: list[rx.UploadFile]) -> EventSpec | None:
@@ -145,12 +157,8 @@ class WorkflowListState(rx.State):
             try:
                 with session_scope(get_engine()) as session:
                     import_workflow(session, current_workspace_id(), raw)
-            except WorkflowInvalid as error:
-                self.import_title = f"{upload.name} was not imported: {len(error.issues)} problem(s)"
-                self.import_problems = [str(issue) for issue in error.issues]
-                return None
             except WorkflowError as error:
-                self.import_title, self.import_problems = f"{upload.name} was not imported", [str(error)]
+                self.import_title, self.import_problems = import_failure(upload.name, error)
                 return None
         self.load()
         return rx.toast.success(f"Imported {len(files)} workflow(s)")

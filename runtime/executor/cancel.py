@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import redis
-
 from runtime.config import Settings
+from runtime.redis_client import shared_redis
 
 CANCEL_KEY_TTL_S = 24 * 3600
 _local_requests: set[str] = set()
@@ -18,8 +17,7 @@ def cancel_key(run_id: str) -> str:
 def request_cancel(settings: Settings, run_id: str) -> None:
     """Ask whichever executor runs `run_id` to stop it."""
     if settings.redis_url:
-        with redis.Redis.from_url(settings.redis_url) as client:
-            client.set(cancel_key(run_id), "1", ex=CANCEL_KEY_TTL_S)
+        shared_redis(settings.redis_url).set(cancel_key(run_id), "1", ex=CANCEL_KEY_TTL_S)
     else:
         _local_requests.add(run_id)
 

@@ -9,7 +9,6 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from redis import Redis
 from rq import Queue
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
@@ -20,6 +19,7 @@ from runtime.executor.cancel import request_cancel
 from runtime.executor.execute import RunExecutor
 from runtime.graph.schema import WorkflowDocument
 from runtime.metrics import count_run
+from runtime.redis_client import shared_redis
 from runtime.store import (
     Run,
     RunStatus,
@@ -88,21 +88,12 @@ def start_run(
 def dispatch(settings: Settings, run: Run, timeout_s: float) -> Future[Any] | None:
     """Start a stored, committed run: an RQ job carrying only its id, or the in-process executor."""
     if settings.redis_url:
-        Queue(QUEUE_NAME, connection=queue_connection(settings.redis_url)).enqueue(
+        Queue(QUEUE_NAME, connection=shared_redis(settings.redis_url)).enqueue(
             "runtime.worker.run_job", run.id, job_id=run.id, job_timeout=int(timeout_s) + JOB_MARGIN_S,
             result_ttl=RESULT_TTL_S, failure_ttl=RESULT_TTL_S,
         )  # fmt: skip
         return None
     return in_process_executor().submit(run.id)
-
-
-@lru_cache(maxsize=4)
-def queue_connection(redis_url: str) -> Redis:
-    """One pooled client per Redis URL for the whole process (connecting per run cost ~1 ms).
-
-    redis-py's pool notices a fork and opens new connections in the child, so this is fork-safe.
-    """
-    return Redis.from_url(redis_url)
 
 
 def cancel_run(session: Session, settings: Settings, workspace_id: str, run_id: str) -> Run:

@@ -12,13 +12,12 @@ import hashlib
 import time
 from collections.abc import Mapping
 from datetime import timedelta
-from functools import lru_cache
 
 import sqlalchemy as sa
-from redis import Redis
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, select
 
+from runtime.redis_client import shared_redis
 from runtime.store import session_scope, utcnow
 from runtime.store.webhooks import KEY_MAX_LENGTH, WebhookDelivery
 from runtime.webhooks.blocking import in_thread
@@ -44,11 +43,6 @@ def body_digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-@lru_cache(maxsize=4)
-def _redis(url: str) -> Redis:
-    return Redis.from_url(url)
-
-
 def _gate_key(webhook_id: str, key: str) -> str:
     return f"trellis:hook:{webhook_id}:delivery:{hashlib.sha256(key.encode()).hexdigest()}"
 
@@ -56,14 +50,14 @@ def _gate_key(webhook_id: str, key: str) -> str:
 def claim_delivery(engine: sa.Engine, redis_url: str | None, webhook_id: str, key: str, body_hash: str) -> str | None:
     """Store this delivery as the first with `key`; its id, or None when another delivery has the key."""
     gate = _gate_key(webhook_id, key)
-    if redis_url and not _redis(redis_url).set(gate, body_hash, nx=True, ex=WINDOW_S):
+    if redis_url and not shared_redis(redis_url).set(gate, body_hash, nx=True, ex=WINDOW_S):
         return None
     try:
         return _insert_delivery(engine, webhook_id, key, body_hash)
     except BaseException:
         # The database failed us: open the gate again, or every retry would wait for a run that never comes.
         if redis_url:
-            _redis(redis_url).delete(gate)
+            shared_redis(redis_url).delete(gate)
         raise
 
 
@@ -93,7 +87,7 @@ def release_delivery(engine: sa.Engine, redis_url: str | None, webhook_id: str, 
     with session_scope(engine) as session:
         session.execute(delete(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
     if redis_url:
-        _redis(redis_url).delete(_gate_key(webhook_id, key))
+        shared_redis(redis_url).delete(_gate_key(webhook_id, key))
 
 
 def _find(engine: sa.Engine, webhook_id: str, key: str) -> WebhookDelivery | None:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
 
 from builder.state.editor.document import DocumentMixin
-from builder.state.workflows import download_name
+from builder.state.workflows import export_download, import_failure
 from builder.workspace import current_workspace_id
-from runtime.errors import WorkflowError, WorkflowInvalid
+from runtime.errors import WorkflowError
 from runtime.graph.schema import dump_document
 from runtime.graph.validate import validate_document
 from runtime.store import get_engine, get_version, list_versions, save_version, session_scope
-from runtime.workflows import export_workflow, parse_upload
+from runtime.workflows import parse_upload
 
 EDITOR_UPLOAD_ID = "editor-import"
 
@@ -80,10 +79,7 @@ class VersionsMixin(DocumentMixin, mixin=True):
     @rx.event
     def export(self) -> list[EventSpec]:
         """Download the latest saved version as JSON (unsaved edits are not in it)."""
-        with session_scope(get_engine()) as session:
-            document = export_workflow(session, current_workspace_id(), self.workflow_id)
-        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-        events = [rx.download(data=text, filename=download_name(document["name"]), mime_type="application/json")]
+        events = [export_download(self.workflow_id)]
         if self.dirty:
             events.append(rx.toast.info("Exported the last saved version; save first to include your edits"))
         return events
@@ -96,12 +92,8 @@ class VersionsMixin(DocumentMixin, mixin=True):
             raw = await upload.read()
             try:
                 document = dump_document(validate_document(parse_upload(raw)))
-            except WorkflowInvalid as error:
-                self.import_title = f"{upload.name} was not imported: {len(error.issues)} problem(s)"
-                self.import_problems = [str(issue) for issue in error.issues]
-                return None
             except WorkflowError as error:
-                self.import_title, self.import_problems = f"{upload.name} was not imported", [str(error)]
+                self.import_title, self.import_problems = import_failure(upload.name, error)
                 return None
             document["name"] = self._doc.get("name", document["name"])
             self._apply(document)
