@@ -44,6 +44,11 @@ def trigger_payload(body: Any, headers: dict[str, str] | None = None, query: dic
     return {"body": body, "headers": headers or {}, "query": query or {}}
 
 
+def run_status_url(settings: Settings, run_id: str) -> str:
+    """Where the run's state can be read: the REST API's `GET /api/v1/runs/{run_id}` at the public address."""
+    return f"{settings.resolved_public_url}/api/v1/runs/{run_id}"
+
+
 def create_run(session: Session, workspace_id: str, workflow_id: str, trigger: dict[str, Any], kind: RunTrigger) -> Run:
     """A queued run of the workflow's latest version (stored, not yet started); `NotFound` if the workflow
     is not in this workspace."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from runtime.config import Settings
 from runtime.errors import NotFound
-from runtime.executor.dispatch import start_run, trigger_payload
+from runtime.executor.dispatch import run_status_url, start_run, trigger_payload
 from runtime.executor.wait import RunEnd, stored_run_end, wait_for_run_end
 from runtime.store import RunTrigger, get_engine
 from runtime.webhooks import idempotency
@@ -44,11 +44,6 @@ class HookAnswer:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     stream_run_id: str | None = None
-
-
-def status_url(settings: Settings, run_id: str) -> str:
-    """Where the run's state can be read (REST API)."""
-    return f"{settings.resolved_public_url}/api/v1/runs/{run_id}"
 
 
 async def deliver(settings: Settings, request: HookRequest, clock: Callable[[], float] = time.time) -> HookAnswer:
@@ -108,7 +103,7 @@ async def _answer(settings: Settings, hook: Hook, run_id: str, replayed: bool) -
     respond = hook.params.respond
     if respond == "stream":
         return HookAnswer(200, headers=headers, stream_run_id=run_id)
-    accepted = HookAnswer(202, {"run_id": run_id, "status_url": status_url(settings, run_id)}, headers)
+    accepted = HookAnswer(202, {"run_id": run_id, "status_url": run_status_url(settings, run_id)}, headers)
     if respond == "immediately":
         return accepted
     end = await in_thread(stored_run_end, run_id) if replayed else None

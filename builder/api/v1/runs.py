@@ -26,7 +26,7 @@ from builder.api.v1.models import (
 from builder.api.v1.run_query import encode_cursor, runs_query
 from runtime.config import get_settings
 from runtime.errors import NotFound
-from runtime.executor.dispatch import cancel_run
+from runtime.executor.dispatch import cancel_run, run_status_url
 from runtime.store import NodeRun, Run, RunStatus, RunTrigger
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -37,7 +37,7 @@ MAX_PAGE = 200
 
 def run_url(run_id: str, suffix: str = "") -> str:
     """The absolute URL of the run (or of `suffix` under it) at the app's public address."""
-    return f"{get_settings().resolved_public_url}/api/v1/runs/{run_id}{suffix}"
+    return run_status_url(get_settings(), run_id) + suffix
 
 
 def get_run(session: Session, workspace_id: str, run_id: str) -> Run:

@@ -15,10 +15,10 @@ from runtime.config import get_settings
 from runtime.events import open_event_stream
 from runtime.executor.dispatch import cancel_run, start_run, trigger_payload
 from runtime.store import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger, get_engine, session_scope
+from tests.processes import TRELLIS
 from tests.runtime.executor.conftest import REDIS_URL, QueueMode, store_workflow
 from tests.runtime.executor.test_in_process import document
 from tests.runtime.executor.test_rq import (
-    TRELLIS,
     _workspace_id,
     start_workers,
     stop_workers,
