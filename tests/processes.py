@@ -68,8 +68,11 @@ def trellis_env(**settings: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def running_server(database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`trellis serve` on a free port against `database_url` (migrated at start), stopped when the block ends."""
-    env = trellis_env(TRELLIS_DATABASE_URL=database_url, TRELLIS_DATA_DIR=str(data_dir), **(extra_env or {}))
+    """`trellis serve` on a free port against `database_url` (migrated at start), stopped when the block ends.
+
+    `database_url` and `data_dir` win over the same settings in `extra_env`.
+    """
+    env = trellis_env(**{**(extra_env or {}), "TRELLIS_DATABASE_URL": database_url, "TRELLIS_DATA_DIR": str(data_dir)})
     env["TRELLIS_PORT"] = str(free_port())
     process = subprocess.Popen(
         [TRELLIS, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -21,11 +23,25 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -
     cursor.close()
 
 
+# `\u0000` not preceded by an escaped backslash (`\\u0000` is the text backslash-u-0000, not a NUL).
+_ESCAPED_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def json_for_postgresql(value: Any) -> str:
+    """`value` as JSON text PostgreSQL stores: JSONB refuses the NUL character, so it becomes U+FFFD.
+
+    A webhook body or a fetched page may carry NUL; refusing the whole run for it would lose the call.
+    """
+    text = json.dumps(value)
+    return _ESCAPED_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
+
+
 def make_engine(url: str) -> sa.Engine:
     """A new engine for `url`, set up for its backend.
 
     SQLite: usable from any thread, foreign keys enforced, parent folder of a file database created.
-    PostgreSQL: `postgresql://` means the psycopg 3 driver; pooled connections are pinged before use.
+    PostgreSQL: `postgresql://` means the psycopg 3 driver; pooled connections are pinged before use;
+    JSON values are written by `json_for_postgresql`.
     """
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -37,7 +53,7 @@ def make_engine(url: str) -> sa.Engine:
         return engine
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=json_for_postgresql)
 
 
 @lru_cache(maxsize=1)

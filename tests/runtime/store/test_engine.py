@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from runtime.store import Workspace, make_engine, session_scope
+from runtime.executor.dispatch import create_run, trigger_payload
+from runtime.store import Run, RunTrigger, Workspace, create_workflow, make_engine, session_scope
+from tests.runtime.store.conftest import make_document
 
 
 def test_sqlite_engine_creates_the_folder_and_enforces_foreign_keys(tmp_path: Path) -> None:
@@ -77,3 +79,19 @@ def test_get_engine_uses_the_configured_database_once(tmp_path: Path, monkeypatc
     finally:
         get_settings.cache_clear()
         get_engine.cache_clear()
+
+
+def test_a_nul_character_in_json_is_stored_not_refused(session: Session, workspace: Workspace, db_url: str) -> None:
+    # A webhook body with NUL (and the harmless text backslash-u-0000) is kept; PostgreSQL's JSONB
+    # cannot hold NUL itself, so there it reads back as U+FFFD.
+    workflow = create_workflow(session, workspace.id, make_document())
+    body = {"text": "a\x00b", "literal": "\\u0000", "a\x00key": 1}
+    run = create_run(session, workspace.id, workflow.id, trigger_payload(body), RunTrigger.WEBHOOK)
+    session.commit()
+    session.expire_all()
+
+    stored = session.get(Run, run.id)
+
+    assert stored is not None
+    nul = "\x00" if db_url.startswith("sqlite") else "\ufffd"
+    assert stored.input["body"] == {"text": f"a{nul}b", "literal": "\\u0000", f"a{nul}key": 1}
