@@ -3,12 +3,13 @@
 Importing this package registers every table on `SQLModel.metadata`; it opens no connection.
 """
 
-from runtime.store.accounts import ApiKey, Membership, Role, User, Workspace, ensure_local_workspace
-from runtime.store.audit import AuditEvent
+from runtime.store.accounts import ApiKey, Member, Membership, Role, User, Workspace, ensure_local_workspace
+from runtime.store.audit import AuditEvent, record_audit
 from runtime.store.columns import new_id, utcnow
 from runtime.store.credentials import Credential, create_credential, get_credential
 from runtime.store.engine import get_engine, make_engine, session_scope
 from runtime.store.idempotency import IdempotencyKey
+from runtime.store.login_sessions import LoginSession, close_login_session, member_for_token, open_login_session
 from runtime.store.migrate import current_revision, ensure_database, upgrade_database
 from runtime.store.runs import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger
 from runtime.store.schedules import Schedule, ScheduleTick, sync_schedules
@@ -37,6 +38,8 @@ __all__ = [
     "get_credential",
     "IdempotencyKey",
     "InvalidValueError",
+    "LoginSession",
+    "Member",
     "Membership",
     "NodeRun",
     "NodeRunStatus",
@@ -52,6 +55,7 @@ __all__ = [
     "Workflow",
     "WorkflowVersion",
     "Workspace",
+    "close_login_session",
     "create_workflow",
     "current_revision",
     "delete_workflow",
@@ -66,7 +70,10 @@ __all__ = [
     "list_versions",
     "list_workflows",
     "make_engine",
+    "member_for_token",
     "new_id",
+    "open_login_session",
+    "record_audit",
     "rename_workflow",
     "save_version",
     "session_scope",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -21,6 +22,32 @@ class Role(StrEnum):
     ADMIN = "admin"
     EDITOR = "editor"
     VIEWER = "viewer"
+
+
+WRITER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR})
+"""Roles that may change and run workflows; a viewer may only read."""
+ADMIN_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+"""Roles that may manage members, API keys and credentials and read the audit log."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A signed-in user acting in one workspace with one role: what every access check is asked about."""
+
+    user_id: str
+    email: str
+    workspace_id: str
+    role: Role
+
+    @property
+    def may_write(self) -> bool:
+        """Whether this member may create, change, delete and run workflows."""
+        return self.role in WRITER_ROLES
+
+    @property
+    def may_admin(self) -> bool:
+        """Whether this member may manage members, keys and credentials and read the audit log."""
+        return self.role in ADMIN_ROLES
 
 
 # The tenant boundary: every other workspace-owned row points here.

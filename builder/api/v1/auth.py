@@ -11,10 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from builder.api.errors import ApiError
 from runtime.store import Role, get_engine, session_scope
+from runtime.store.accounts import WRITER_ROLES
 from runtime.store.api_keys import authenticate
-
-WRITER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR})
-"""Roles that may change and run workflows; a viewer key may only read."""
 
 # auto_error=False: a missing header answers in our error shape (401), not FastAPI's 403.
 bearer_scheme = HTTPBearer(
