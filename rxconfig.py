@@ -13,6 +13,8 @@ config = rx.Config(
     backend_port=_settings.port,
     show_built_with_reflex=False,
     telemetry_enabled=False,
+    # The websocket (`/_event`) carries the session cookie: only our own pages may open it (never `*`).
+    cors_allowed_origins=_settings.allowed_origins,
     plugins=[rx.plugins.RadixThemesPlugin()],
     disable_plugins=[SitemapPlugin],
 )

@@ -2,6 +2,8 @@
 
 WORKFLOWS = "/"
 EDITOR = "/workflows/[id]"
+LOGIN = "/login"
+SETUP = "/setup"
 
 
 def editor_url(workflow_id: str) -> str:

@@ -6,7 +6,8 @@ import ipaddress
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -45,7 +46,9 @@ class Settings(BaseSettings):
     egress_connect_timeout_s: float = Field(5.0, gt=0, description="Seconds to resolve and connect.")
     egress_timeout_s: float = Field(30.0, gt=0, description="Seconds an outbound request may take in total.")
 
-    @field_validator("ssrf_allowed_cidrs", "ssrf_allowed_hosts", "egress_allowed_ports", mode="before")
+    @field_validator(
+        "ssrf_allowed_cidrs", "ssrf_allowed_hosts", "egress_allowed_ports", "oidc_allowed_domains", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         """Accept a JSON list or a comma-separated string (`a,b`) for list settings."""
@@ -80,6 +83,19 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         16, ge=1, le=1000, description="Runs one `trellis worker` process executes at once."
     )
+    oidc_issuer: str | None = Field(
+        None, description="OpenID Connect issuer URL (its `/.well-known/openid-configuration` is read); unset: no OIDC."
+    )
+    oidc_client_id: str | None = Field(None, description="Client id registered with the OIDC issuer.")
+    oidc_client_secret: str | None = Field(None, description="Client secret registered with the OIDC issuer.")
+    oidc_allowed_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Email domains whose OIDC users may join on first sign-in, e.g. `example.com,corp.example`.",
+    )
+    oidc_display_name: str = Field("SSO", description='Provider name on the login page ("Sign in with <name>").')
+    oidc_default_role: Literal["admin", "editor", "viewer"] = Field(
+        "viewer", description="Role a new OIDC user gets in the first workspace."
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -92,6 +108,30 @@ class Settings(BaseSettings):
     def resolved_public_url(self) -> str:
         """The base URL users reach the app at."""
         return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+
+    @property
+    def public_is_https(self) -> bool:
+        """Whether users reach the app over https (then cookies are `Secure` and `__Host-` prefixed)."""
+        return urlsplit(self.resolved_public_url).scheme == "https"
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """Origins a browser may send cookie-carrying writes and websocket handshakes from.
+
+        The public origin, plus the local addresses the app is served on when the public URL is local.
+        """
+        public = urlsplit(self.resolved_public_url)
+        origins = [f"{public.scheme}://{public.netloc}"]
+        if public.hostname in {"localhost", "127.0.0.1", "::1"}:
+            for local in (f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"):
+                if local not in origins:
+                    origins.append(local)
+        return origins
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Whether an OIDC issuer and client are configured."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from runtime.auth.setup import SETUP_TOKEN_ENV, new_setup_token, setup_pending
 from runtime.config import Settings
+from runtime.store import make_engine, session_scope
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TOOLS_BIN = PROJECT_ROOT / ".tools" / "node_modules" / ".bin"
@@ -24,9 +26,13 @@ class ServeError(RuntimeError):
     """The web app did not start; the message says why and where the log is."""
 
 
-def reflex_environment(settings: Settings) -> dict[str, str]:
-    """The environment Reflex runs in: the repo's node and bun first on PATH, telemetry off."""
+def reflex_environment(settings: Settings, setup_token: str | None = None) -> dict[str, str]:
+    """The environment Reflex runs in: the repo's node and bun first on PATH, telemetry off, and the
+    one-time setup token while first-run setup is pending."""
     env = dict(os.environ)
+    env.pop(SETUP_TOKEN_ENV, None)
+    if setup_token:
+        env[SETUP_TOKEN_ENV] = setup_token
     if TOOLS_BIN.is_dir():
         env["PATH"] = f"{TOOLS_BIN}{os.pathsep}{env.get('PATH', '')}"
         env["REFLEX_USE_SYSTEM_BUN"] = "1"
@@ -72,6 +78,16 @@ def log_tail(log_path: Path) -> str:
     return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
+def first_run_setup_token(settings: Settings) -> str | None:
+    """A fresh one-time setup token when no one can sign in yet, else None."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with session_scope(engine) as session:
+            return new_setup_token() if setup_pending(session) else None
+    finally:
+        engine.dispose()
+
+
 def serve(settings: Settings, say: Callable[[str], None], ready_timeout_s: float = 600.0) -> int:
     """Run the web app until interrupted; returns the process exit code."""
     if port_in_use(settings.port):
@@ -85,12 +101,13 @@ def serve(settings: Settings, say: Callable[[str], None], ready_timeout_s: float
     local_url = f"http://localhost:{settings.port}"
     # A supervisor stops us with SIGTERM: treat it like Ctrl+C so the server's process group goes too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    setup_token = first_run_setup_token(settings)
     say(f"Starting Trellis on port {settings.port} (the first start builds the frontend; log: {log_path})")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             reflex_command(settings.port),
             cwd=PROJECT_ROOT,
-            env=reflex_environment(settings),
+            env=reflex_environment(settings, setup_token),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -98,6 +115,9 @@ def serve(settings: Settings, say: Callable[[str], None], ready_timeout_s: float
         try:
             wait_until_ready(f"{local_url}/", process, ready_timeout_s)
             say(f"Trellis is ready at {settings.resolved_public_url}  (Ctrl+C stops it)")
+            if setup_token:
+                say(f"Create the owner account: {local_url}/setup on this machine, or from anywhere (once): "
+                    f"{settings.resolved_public_url}/setup?token={setup_token}")  # fmt: skip
             return process.wait()
         except ServeError as error:
             say(f"Trellis did not start: {error}.\nLast lines of {log_path}:\n{log_tail(log_path)}")

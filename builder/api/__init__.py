@@ -6,8 +6,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from builder.api import hooks, ops, v1
+from builder.api import auth, hooks, ops, v1
+from builder.api.auth import install_oidc_transactions
 from builder.api.errors import install_error_handlers
+from builder.api.origin import OriginCheck
+from runtime.config import get_settings
 
 
 def create_api() -> FastAPI:
@@ -20,6 +23,9 @@ def create_api() -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
     )  # fmt: skip
     install_error_handlers(api)
-    for router in (hooks.router, v1.router, ops.router):
+    settings = get_settings()
+    install_oidc_transactions(api, settings)
+    api.add_middleware(OriginCheck, allowed_origins=settings.allowed_origins)
+    for router in (auth.router, hooks.router, v1.router, ops.router):
         api.include_router(router)
     return api

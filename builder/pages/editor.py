@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from builder import routes
+from builder.pages.account import account_menu
 from builder.pages.editor_panel import node_panel
 from builder.pages.editor_runs import history_panel, runs_panel
 from builder.pages.palette import palette
@@ -69,6 +70,7 @@ def toolbar() -> rx.Component:
                       on_click=State.cancel, data_testid="cancel-button"),
         ),
         rx.button(rx.icon("play", size=16), "Run", color_scheme="green", on_click=State.run, data_testid="run-button"),
+        account_menu(),
         width="100%", padding="8px 12px", align="center", spacing="2",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
     )  # fmt: skip

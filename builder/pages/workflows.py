@@ -4,6 +4,7 @@ import reflex as rx
 from reflex.event import EventSpec, EventType
 
 from builder import routes
+from builder.pages.account import account_menu
 from builder.state.workflows import WorkflowListState as State
 
 IMPORT_UPLOAD_ID = "import-workflow"
@@ -194,6 +195,7 @@ def workflows_page() -> rx.Component:
                 rx.hstack(rx.icon("git-fork", size=26), rx.heading("Workflows", size="7"), align="center"),
                 rx.spacer(),
                 rx.cond(State.workflows.length() > 0, rx.hstack(import_button(), create_dialog(), spacing="3")),
+                account_menu(),
                 width="100%", align="center",
             ),
             import_problems(),

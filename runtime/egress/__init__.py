@@ -5,6 +5,7 @@ addresses (unless allowlisted), odd schemes and ports, re-checks every redirect 
 checked address against DNS rebinding, and caps time and body size. Refusals raise `EgressBlocked`.
 """
 
+from runtime.egress.bridge import GuardedHttpx2Transport
 from runtime.egress.policy import EgressBlocked, EgressPolicy, Resolver, SystemResolver, display_url
 from runtime.egress.transport import MAX_REDIRECTS, MAX_TOTAL_TIMEOUT_S, TOTAL_TIMEOUT, egress_client, read_limited
 
@@ -14,6 +15,7 @@ __all__ = [
     "TOTAL_TIMEOUT",
     "EgressBlocked",
     "EgressPolicy",
+    "GuardedHttpx2Transport",
     "Resolver",
     "SystemResolver",
     "display_url",

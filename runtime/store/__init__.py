@@ -9,6 +9,7 @@ from runtime.store.columns import new_id, utcnow
 from runtime.store.credentials import Credential, create_credential, get_credential
 from runtime.store.engine import get_engine, make_engine, session_scope
 from runtime.store.idempotency import IdempotencyKey
+from runtime.store.identities import UserIdentity, link_identity, real_account_exists, user_for_identity
 from runtime.store.login_sessions import LoginSession, close_login_session, member_for_token, open_login_session
 from runtime.store.migrate import current_revision, ensure_database, upgrade_database
 from runtime.store.runs import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger
@@ -50,6 +51,7 @@ __all__ = [
     "Schedule",
     "ScheduleTick",
     "User",
+    "UserIdentity",
     "Webhook",
     "WebhookDelivery",
     "Workflow",
@@ -68,16 +70,19 @@ __all__ = [
     "get_workflow",
     "latest_version",
     "list_versions",
+    "link_identity",
     "list_workflows",
     "make_engine",
     "member_for_token",
     "new_id",
     "open_login_session",
     "record_audit",
+    "real_account_exists",
     "rename_workflow",
     "save_version",
     "session_scope",
     "sync_schedules",
+    "user_for_identity",
     "sync_webhooks",
     "upgrade_database",
     "utcnow",

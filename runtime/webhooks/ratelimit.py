@@ -8,13 +8,11 @@ A burst of `b` at `r` per minute is a second window: at most `b` calls in any `c
 from __future__ import annotations
 
 import math
-import time
 from functools import lru_cache
 
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
-from limits.storage import storage_from_string
-from limits.strategies import SlidingWindowCounterRateLimiter
 
+from runtime.ratelimit import seconds_until_allowed, shared_limiter
 from runtime.webhooks.errors import HookError
 
 NAMESPACE = "trellis-hook"
@@ -31,7 +29,7 @@ class HookRateLimiter:
     """Counts calls per hook and per client address; `check` raises 429 with `Retry-After` when over."""
 
     def __init__(self, storage_url: str | None) -> None:
-        self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage_url or "memory://"))
+        self._limiter = shared_limiter(storage_url)
 
     def check(self, hook_id: str, per_minute: int, burst: int, client: str, client_per_minute: int) -> None:
         """Count one call; raise `HookError(429)` with a whole-second `retry_after` once a limit is exceeded."""
@@ -42,8 +40,7 @@ class HookRateLimiter:
         ]
         for item, kind, identifier in checks:
             if not self._limiter.hit(item, kind, identifier):
-                reset_at = self._limiter.get_window_stats(item, kind, identifier).reset_time
-                retry_after = max(1, math.ceil(reset_at - time.time()))
+                retry_after = seconds_until_allowed(self._limiter, item, kind, identifier)
                 who = "this webhook" if kind == "hook" else "your address"
                 raise HookError(
                     429, "rate_limited", f"Too many calls to {who} (limit {item}); retry in {retry_after} s.",
