@@ -114,10 +114,10 @@ def serve(settings: Settings, say: Callable[[str], None], ready_timeout_s: float
         )
         try:
             wait_until_ready(f"{local_url}/", process, ready_timeout_s)
-            say(f"Trellis is ready at {settings.resolved_public_url}  (Ctrl+C stops it)")
             if setup_token:
                 say(f"Create the owner account: {local_url}/setup on this machine, or from anywhere (once): "
                     f"{settings.resolved_public_url}/setup?token={setup_token}")  # fmt: skip
+            say(f"Trellis is ready at {settings.resolved_public_url}  (Ctrl+C stops it)")
             return process.wait()
         except ServeError as error:
             say(f"Trellis did not start: {error}.\nLast lines of {log_path}:\n{log_tail(log_path)}")

@@ -28,6 +28,8 @@ class Server:
 
     url: str
     database_url: str
+    startup_lines: tuple[str, ...] = ()
+    """What `trellis serve` printed up to its ready line (e.g. the first-run setup link)."""
 
 
 def free_port() -> int:
@@ -37,14 +39,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_ready_line(process: subprocess.Popen[str], log: Path) -> None:
-    """Block until `trellis serve` says it is ready; fail with its output if it dies or stalls."""
+def wait_for_ready_line(process: subprocess.Popen[str], log: Path) -> tuple[str, ...]:
+    """Block until `trellis serve` says it is ready and return what it printed; fail with its output if it
+    dies or stalls."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     assert process.stdout is not None
+    printed: list[str] = []
     for line in process.stdout:
         sys.stderr.write(f"[serve] {line}")
+        printed.append(line.rstrip("\n"))
         if "is ready at" in line:
-            return
+            return tuple(printed)
         if time.monotonic() > deadline:
             break
     server_log = log.read_text(errors="replace")[-4000:] if log.exists() else ""
@@ -79,8 +84,8 @@ def running_server(database_url: str, data_dir: Path, extra_env: dict[str, str] 
         start_new_session=True,
     )  # fmt: skip
     try:
-        wait_for_ready_line(process, Path(env["TRELLIS_DATA_DIR"]) / "serve.log")
-        yield Server(url=f"http://localhost:{env['TRELLIS_PORT']}", database_url=database_url)
+        printed = wait_for_ready_line(process, Path(env["TRELLIS_DATA_DIR"]) / "serve.log")
+        yield Server(url=f"http://localhost:{env['TRELLIS_PORT']}", database_url=database_url, startup_lines=printed)
     finally:
         stop_group(process)
 

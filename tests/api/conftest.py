@@ -34,6 +34,7 @@ from runtime.store import (
 from runtime.store.webhooks import token_hash
 from runtime.webhooks import hook_url_for_node
 from runtime.workflows import import_workflow
+from tests.api.auth_fixtures import auth_server, oidc_provider, set_up  # noqa: F401 (fixtures for this folder)
 from tests.api.v1_fixtures import api, keys, stuck_site, v1_server  # noqa: F401 (fixtures for this folder)
 from tests.e2e.conftest import browser, page  # noqa: F401
 from tests.loopback import LoopbackServer
