@@ -62,8 +62,13 @@ def login_page() -> rx.Component:
             LoginState.oidc_name != "",
             rx.vstack(
                 rx.separator(size="4"),
-                rx.link(rx.button("Sign in with ", LoginState.oidc_name, variant="outline", size="3", width="100%"),
-                        href=LoginState.oidc_href, width="100%", data_testid="oidc-login"),
+                # A form, not a link: Reflex turns links into in-app routes, and this must load the API URL.
+                native_form(
+                    rx.el.input(type="hidden", name="next", value=LoginState.next_path),
+                    rx.button("Sign in with ", LoginState.oidc_name, type="submit", variant="outline", size="3",
+                              width="100%", data_testid="oidc-login"),
+                    action="/api/auth/oidc/login", method="get", width="100%",
+                ),
                 spacing="3", width="100%",
             ),
         ),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import reflex as rx
 from reflex.event import EventSpec
 
@@ -54,11 +52,6 @@ class LoginState(rx.State):
         if signed_in_member(self) is not None:
             return rx.redirect(self.next_path)
         return None
-
-    @rx.var
-    def oidc_href(self) -> str:
-        """The link starting an OIDC sign-in that returns to the same page."""
-        return f"/api/auth/oidc/login?next={quote(self.next_path, safe='/')}"
 
 
 class SetupState(rx.State):
