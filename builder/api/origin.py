@@ -2,8 +2,10 @@
 
 Every POST, PUT, PATCH and DELETE with the login-session cookie must name an allowed origin in
 `Origin` (or, when a browser sends none, in `Referer`); anything else is refused with 403 before a
-route runs. Calls without the cookie (API keys, webhooks) are not affected. SameSite=Lax already
-keeps the cookie off most cross-site posts; this also covers same-site subdomains and old browsers.
+route runs. Calls without the cookie (API keys, webhooks) are not affected, except the sign-in
+routes: a foreign page may not post a login or setup form either (login CSRF would sign the victim
+into the attacker's account). SameSite=Lax already keeps the cookie off most cross-site posts; this
+also covers same-site subdomains and old browsers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from builder.api.errors import ApiError, error_response
 from builder.identity import session_token
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SIGN_IN_PATHS = "/api/auth/"
 
 
 def request_origin(headers: Headers) -> str | None:
@@ -38,14 +41,17 @@ class OriginCheck:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
             headers = Headers(scope=scope)
-            if session_token(headers.get("cookie", "")) is not None:
-                origin = request_origin(headers)
-                if origin not in self.allowed:
-                    allowed = ", ".join(sorted(self.allowed))
-                    message = (
-                        f"Refused a signed-in {scope['method']} from origin {origin or '(none)'}; allowed: {allowed}."
-                    )
-                    error = ApiError(403, "origin_refused", message)
-                    await error_response(error)(scope, receive, send)
-                    return
+            origin = request_origin(headers)
+            signed_in = session_token(headers.get("cookie", "")) is not None
+            foreign_sign_in = origin is not None and str(scope["path"]).startswith(SIGN_IN_PATHS)
+            if (signed_in or foreign_sign_in) and origin not in self.allowed:
+                await error_response(self.refusal(scope["method"], origin))(scope, receive, send)
+                return
         await self.app(scope, receive, send)
+
+    def refusal(self, method: str, origin: str | None) -> ApiError:
+        """The 403 naming the origin that was refused and those allowed."""
+        allowed = ", ".join(sorted(self.allowed))
+        return ApiError(
+            403, "origin_refused", f"Refused a {method} from origin {origin or '(none)'}; allowed: {allowed}."
+        )

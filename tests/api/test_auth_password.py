@@ -109,8 +109,12 @@ def test_a_signed_in_write_from_another_origin_is_refused(set_up: AuthServer) ->
         refused = httpx.post(logout, headers={**cookie, **foreign})
         assert refused.status_code == 403 and refused.json()["error"] == "origin_refused", foreign
     assert signed_in(set_up.engine, token) == OWNER_EMAIL  # nothing happened
-    # Without the cookie the check does not apply (API keys, webhooks): the route answers itself.
-    assert log_in(set_up.url, OWNER_EMAIL, "wrong password here", Origin="https://evil.example").status_code == 401
+    # A foreign page may not post the login form either (login CSRF), cookie or not.
+    csrf_login = log_in(set_up.url, OWNER_EMAIL, OWNER_PASSWORD, Origin="https://evil.example")
+    assert csrf_login.status_code == 403 and "set-cookie" not in csrf_login.headers
+    # Elsewhere, without the cookie, the check does not apply (API keys, webhooks): the route answers itself.
+    no_key = httpx.post(f"{set_up.url}/api/v1/workflows", json={}, headers={"Origin": "https://evil.example"})
+    assert no_key.status_code == 401
     same_site = httpx.post(logout, headers={**cookie, "Referer": f"{set_up.url}/workflows/x"})
     assert same_site.status_code == 303 and signed_in(set_up.engine, token) is None
 

@@ -12,6 +12,8 @@ import hmac
 from functools import lru_cache
 from typing import Any
 
+import httpx
+import httpx2
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from fastapi import APIRouter, FastAPI, Request
@@ -36,6 +38,8 @@ TRANSACTION_COOKIE = "trellis_oidc"
 TRANSACTION_MAX_AGE_S = 600
 ID_TOKEN_LEEWAY_S = 60
 NEXT_KEY = "trellis_next"
+UNREACHABLE = (EgressBlocked, httpx.HTTPError, httpx2.HTTPError, OSError)
+"""Failures talking to the issuer: refused by the egress guard, network errors, error statuses."""
 
 
 def install_oidc_transactions(api: FastAPI, settings: Settings) -> None:
@@ -80,10 +84,8 @@ async def issuer_metadata(client: StarletteOAuth2App, settings: Settings) -> dic
     """The issuer's discovery document, which must name the configured issuer (OIDC Discovery §4.3)."""
     try:
         metadata: dict[str, Any] = await client.load_server_metadata()
-    except (EgressBlocked, OSError, AuthlibBaseError) as error:
+    except (*UNREACHABLE, ValueError) as error:  # ValueError: the answer was not JSON
         raise ApiError(502, "oidc_unreachable", f"The identity provider could not be reached: {error}") from None
-    except Exception as error:  # httpx2 errors and bad JSON: the issuer did not answer usefully
-        raise ApiError(502, "oidc_unreachable", f"The identity provider did not answer usefully: {error}") from None
     if str(metadata.get("issuer", "")).rstrip("/") != str(settings.oidc_issuer).rstrip("/"):
         raise ApiError(502, "oidc_issuer_mismatch", f"The provider names itself {metadata.get('issuer')!r}, "
                        f"not the configured issuer {settings.oidc_issuer!r}.")  # fmt: skip
@@ -128,7 +130,7 @@ async def verified_claims(request: Request, client: StarletteOAuth2App, issuer: 
         )
     except (AuthlibBaseError, JoseError) as error:
         raise ApiError(400, "oidc_refused", f"The sign-in answer was refused: {error}") from None
-    except EgressBlocked as error:
+    except UNREACHABLE as error:
         raise ApiError(502, "oidc_unreachable", f"The identity provider could not be reached: {error}") from None
     claims = token.get("userinfo")
     if not claims:
