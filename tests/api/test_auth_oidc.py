@@ -1,8 +1,9 @@
 """OIDC sign-in end to end: a real `trellis serve` and a real provider (oidc-provider-mock) on loopback.
 
 The code flow runs as a browser would (redirects followed by hand): success creates the user and a
-session; a wrong state, a wrong nonce, a replayed code, another issuer, an expired id_token and an
-email outside the allowed domains are each refused without signing anyone in.
+session; a wrong state, a wrong nonce, a replayed code, another issuer, `alg: none`, HS256 keyed with
+the public key, an expired id_token and an email outside the allowed domains are each refused
+without signing anyone in.
 """
 
 from __future__ import annotations
@@ -118,6 +119,19 @@ def test_an_id_token_from_another_issuer_is_refused(set_up: AuthServer, browser)
     finally:
         set_up.provider.forge_issuer[0] = False
     assert answer.status_code == 400 and "iss" in answer.json()["message"]
+    assert "trellis_session" not in answer.cookies
+
+
+@pytest.mark.parametrize("algorithm", ["none", "HS256"])
+def test_an_id_token_with_alg_none_or_hs256_keyed_with_the_public_key_is_refused(set_up: AuthServer, browser,  # type: ignore[no-untyped-def]
+                                                                                algorithm: str) -> None:  # fmt: skip
+    url = callback_url(browser, set_up.url, "ada")
+    set_up.provider.forge_algorithm[0] = algorithm
+    try:
+        answer = browser.get(url)
+    finally:
+        set_up.provider.forge_algorithm[0] = None
+    assert answer.status_code == 400 and f"Algorithm of '{algorithm}' is not allowed" in answer.json()["message"]
     assert "trellis_session" not in answer.cookies
 
 
