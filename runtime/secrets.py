@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from functools import lru_cache
@@ -57,3 +59,10 @@ def decrypt_fields(ciphertext: str, ring: MultiFernet | None = None) -> dict[str
         return dict(json.loads((ring or _default_ring()).decrypt(ciphertext.encode())))
     except InvalidToken:
         raise SecretsError("A stored credential cannot be decrypted with the configured keys.") from None
+
+
+def derived_key(settings: Settings, purpose: str) -> str:
+    """A hex key for `purpose` (such as signing a cookie), derived from the newest secret key without revealing it."""
+    raw = settings.secret_keys or local_key_file(settings).read_text()
+    newest = raw.split(",")[0].strip()
+    return hmac.new(newest.encode(), purpose.encode(), hashlib.sha256).hexdigest()

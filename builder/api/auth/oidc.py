@@ -7,8 +7,6 @@ checks the answer (state, code, id_token signature, issuer, audience, expiry, no
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from functools import lru_cache
 from typing import Any
 
@@ -27,7 +25,7 @@ from builder.api.errors import ApiError
 from runtime.auth.oidc_accounts import OidcRefused, oidc_login
 from runtime.config import Settings, get_settings
 from runtime.egress import EgressBlocked, GuardedHttpx2Transport
-from runtime.secrets import local_key_file
+from runtime.secrets import derived_key
 from runtime.store import get_engine
 
 router = APIRouter(prefix="/api/auth/oidc", include_in_schema=False)
@@ -45,16 +43,10 @@ UNREACHABLE = (EgressBlocked, httpx.HTTPError, httpx2.HTTPError, OSError)
 def install_oidc_transactions(api: FastAPI, settings: Settings) -> None:
     """Keep each sign-in's state, nonce and PKCE verifier in a signed cookie sent only to the callback path."""
     api.add_middleware(
-        SessionMiddleware, secret_key=transaction_signing_key(settings), session_cookie=TRANSACTION_COOKIE,
+        SessionMiddleware, secret_key=derived_key(settings, "trellis oidc transaction cookie"),
+        session_cookie=TRANSACTION_COOKIE,
         max_age=TRANSACTION_MAX_AGE_S, path="/api/auth/oidc", same_site="lax", https_only=settings.public_is_https,
     )  # fmt: skip
-
-
-def transaction_signing_key(settings: Settings) -> str:
-    """A key for signing the transaction cookie, derived from the first secret key (never the key itself)."""
-    raw = settings.secret_keys or local_key_file(settings).read_text()
-    first_key = raw.split(",")[0].strip()
-    return hmac.new(first_key.encode(), b"trellis oidc transaction cookie", hashlib.sha256).hexdigest()
 
 
 @lru_cache(maxsize=2)
