@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlmodel import Session, select
 
 from runtime.auth.passwords import hash_password
 from runtime.auth.setup import SetupDone, complete_setup, setup_pending
-from runtime.store import AuditEvent, Membership, Role, User, Workspace, ensure_local_workspace, member_for_token
+from runtime.store import (
+    AuditEvent,
+    Membership,
+    Role,
+    User,
+    Workspace,
+    ensure_local_workspace,
+    make_engine,
+    member_for_token,
+    session_scope,
+    upgrade_database,
+)
 from runtime.store.accounts import LOCAL_USER_EMAIL
 from runtime.workflows import create_blank_workflow
 
@@ -41,3 +55,30 @@ def test_setup_happens_only_once(session: Session) -> None:
     session.rollback()
     assert session.exec(select(User).where(User.email == "intruder@example.com")).first() is None
     assert session.exec(select(User).where(User.email == LOCAL_USER_EMAIL)).one().password_hash is None
+
+
+def test_two_setups_at_once_make_one_owner(make_pg_database) -> None:  # type: ignore[no-untyped-def]
+    url = make_pg_database()
+    upgrade_database(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        ensure_local_workspace(session)
+        session.commit()
+    password_hash = hash_password("a long password")
+    start = threading.Barrier(2)
+
+    def set_up(email: str) -> str:
+        start.wait()
+        try:
+            with session_scope(engine) as session:
+                complete_setup(session, email, password_hash, email, "127.0.0.1")
+            return "owner"
+        except SetupDone:
+            return "refused"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(set_up, ["first@example.com", "second@example.com"]))
+    with Session(engine) as session:
+        owners = session.exec(select(Membership).where(Membership.role == Role.OWNER)).all()
+    engine.dispose()
+    assert outcomes == ["owner", "refused"] and len(owners) == 1
