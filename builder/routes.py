@@ -2,6 +2,7 @@
 
 WORKFLOWS = "/"
 EDITOR = "/workflows/[id]"
+CREDENTIALS = "/settings/credentials"
 
 
 def editor_url(workflow_id: str) -> str:
