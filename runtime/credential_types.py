@@ -133,9 +133,10 @@ def _field_value(item: CredentialField, value: Any) -> str | list[str] | None:
 
 
 def masked_hint(type_id: str, fields: Mapping[str, Any]) -> str:
-    """`…1234`: the last four characters of the type's main secret (empty when it has none)."""
-    value = fields.get(credential_type(type_id).hint_field)
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    text = str(value or "")
+    """`…1234`: the last four characters of the type's main secret, or of its first secret that is set
+    (just `…` for a secret under 8 characters, empty when none is set)."""
+    kind = credential_type(type_id)
+    names = [kind.hint_field, *(item.name for item in kind.fields if item.secret)]
+    value = next((fields[name] for name in names if fields.get(name)), "")
+    text = str(value[0] if isinstance(value, list) else value)
     return f"…{text[-4:]}" if len(text) >= 8 else ("…" if text else "")

@@ -58,13 +58,14 @@ def edit_credential(
     session: Session, workspace_id: str, actor_user_id: str | None, credential_id: str,
     name: str | None, fields: Mapping[str, Any],
 ) -> Credential:  # fmt: skip
-    """Rename and/or change fields: a secret field left blank keeps its stored value, and when every
-    secret field is blank the ciphertext is not touched (nothing is decrypted here)."""
+    """Rename and/or change fields. A field left out keeps its value; a plain field given empty is cleared;
+    a secret field given empty keeps its value. When no secret is given the ciphertext is not touched
+    (nothing is decrypted here); when one is, the secrets given replace all stored ones."""
     credential = get_credential(session, workspace_id, credential_id)
     kind = credential_type(credential.type)
     new_secrets = {n: v for n, v in fields.items() if (item := kind.field(n)) and item.secret and v}
     kept = {item.name: "(kept)" for item in kind.fields if item.secret and not new_secrets}
-    checked = checked_fields(credential.type, {**fields, **kept})
+    checked = checked_fields(credential.type, {**(credential.plain_fields or {}), **fields, **kept})
     secret, plain = _split(credential.type, checked)
     if new_secrets:
         credential.ciphertext = encrypt_fields(secret)

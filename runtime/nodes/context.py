@@ -12,7 +12,7 @@ from runtime.config import Settings
 from runtime.credential_types import SECRET_FIELD_NAMES
 from runtime.errors import NodeError
 from runtime.expressions import ExpressionError, evaluate, render
-from runtime.redaction import secret_strings
+from runtime.redaction import scrub, secret_strings
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 """`await ctx.emit("node_token", {"text": "..."})`: add an event for this node to the run's stream."""
@@ -126,6 +126,11 @@ class NodeContext:
         fields = await self.services.credentials(credential_id)
         self.revealed.update(secret_strings(fields, SECRET_FIELD_NAMES))
         return fields
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret this node was given masked; call it before cutting a text short, so
+        no prefix of a secret survives the cut."""
+        return str(scrub(text, self.revealed))
 
     def conceal(self, value: str) -> None:
         """Treat `value` (e.g. a header built from a credential) as a secret the run must never record."""

@@ -65,7 +65,7 @@ async def run(params: Params, ctx: NodeContext) -> dict[str, Any]:
     text = content.decode(response.encoding or "utf-8", errors="replace")
     status = response.status_code
     if status >= 400:
-        excerpt = " ".join(text.split())[:EXCERPT_CHARS] or "(empty body)"
+        excerpt = ctx.scrub(" ".join(text.split()))[:EXCERPT_CHARS] or "(empty body)"
         raise NodeError(f"{where} answered {status}: {excerpt}", retryable=status >= 500 or status == 429)
     headers = mask_headers(dict(response.headers.items()), also=auth_headers)
     return {"status": status, "headers": headers, "body": _parsed(response, text)}
