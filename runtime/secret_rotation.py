@@ -51,15 +51,14 @@ def rotate_secrets(
                 if last_id is not None:
                     query = query.where(table.c.id > last_id)
                 rows = session.connection().execute(query).all()
-                for row_id, ciphertext in rows:
-                    fresh = reencrypted(ciphertext, ring, primary)
-                    if fresh is None:
-                        skipped += 1
-                        continue
-                    session.connection().execute(table.update().where(table.c.id == row_id).values({column: fresh}))
-                    rotated += 1
+                changes = [{"row_id": row_id, "fresh": fresh} for row_id, ciphertext in rows
+                           if (fresh := reencrypted(ciphertext, ring, primary)) is not None]  # fmt: skip
+                if changes:  # one executemany per batch
+                    update = table.update().where(table.c.id == sa.bindparam("row_id"))
+                    session.connection().execute(update.values({column: sa.bindparam("fresh")}), changes)
             if not rows:
                 break
+            rotated, skipped = rotated + len(changes), skipped + len(rows) - len(changes)
             last_id = rows[-1][0]
             progress(f"{kind}: {rotated} re-encrypted, {skipped} already under the primary key")
         report.rotated[kind], report.skipped[kind] = rotated, skipped

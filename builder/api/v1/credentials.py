@@ -55,7 +55,7 @@ class CredentialCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    type: str = Field(description=f"One of: {TYPES_TEXT}.")
+    type: str = Field(description=f"One of: {TYPES_TEXT}.", json_schema_extra={"enum": list(CREDENTIAL_TYPES)})
     fields: dict[str, Any] = Field(description="The type's fields, secret ones included; never shown again.")
 
 

@@ -50,7 +50,9 @@ def test_production_refuses_to_run_without_keys(tmp_path: Path) -> None:
     assert not (tmp_path / "secret.key").exists()
 
 
-def test_zero_setup_generates_a_private_key_file_once_and_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_zero_setup_generates_a_private_key_file_once_and_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = Settings(secret_keys=None, data_dir=tmp_path)
     with caplog.at_level(logging.WARNING, logger="runtime.secrets"):
         token = key_ring(settings).encrypt(b"hello")
