@@ -56,9 +56,11 @@ def test_update_keeps_a_secret_left_out_and_replaces_a_given_one(api: httpx.Clie
 def test_delete_names_the_workflows_that_use_it(api: httpx.Client) -> None:
     credential = create(api, "In use")
     document = example("branch_if.json")
-    document["nodes"].append({"id": "ask", "type": "llm", "type_version": 1, "params": {"prompt": "hi"},
+    document["nodes"].append({"id": "ask", "type": "llm", "type_version": 1, "params": {"model": "m", "prompt": "hi"},
                               "credentials": {"openai": credential["id"]}, "position": {"x": 0, "y": 300}})  # fmt: skip
-    workflow = api.post("/workflows", json={"document": document, "name": "Uses the key"}).json()
+    saved = api.post("/workflows", json={"document": document, "name": "Uses the key"})
+    assert saved.status_code == 201, saved.text
+    workflow = saved.json()
     assert api.get(f"/credentials/{credential['id']}").json()["used_by"] == [
         {"id": workflow["id"], "name": "Uses the key"}
     ]
