@@ -221,7 +221,9 @@ def credential_add(name: str, kind: str, credential_id: str | None) -> None:
     workspace_id = local_workspace_id()
     try:
         with session_scope(get_engine()) as session:
-            stored = add_credential(session, workspace_id, None, name, kind, fields, credential_id=credential_id)
+            stored = add_credential(
+                session, workspace_id, None, name, kind, fields, credential_id=credential_id, via="cli"
+            )
     except (CredentialFieldsInvalid, InvalidValueError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(stored.id)

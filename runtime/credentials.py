@@ -40,9 +40,11 @@ def _split(type_id: str, fields: Mapping[str, Any]) -> tuple[dict[str, Any], dic
 
 def add_credential(
     session: Session, workspace_id: str, actor_user_id: str | None, name: str, type_id: str,
-    fields: Mapping[str, Any], *, credential_id: str | None = None,
+    fields: Mapping[str, Any], *, credential_id: str | None = None, via: str | None = None,
 ) -> Credential:  # fmt: skip
-    """Store a new credential (fields checked against its type; CredentialFieldsInvalid names a bad one)."""
+    """Store a new credential (fields checked against its type; CredentialFieldsInvalid names a bad one).
+
+    `via` (e.g. "api_key:key_...") says in the audit trail what acted when no user did."""
     checked = checked_fields(type_id, fields)
     secret, plain = _split(type_id, checked)
     credential = create_credential(
@@ -50,13 +52,13 @@ def add_credential(
         plain_fields=plain, hint=masked_hint(type_id, checked), updated_by=actor_user_id,
     )  # fmt: skip
     record_audit(session, workspace_id, actor_user_id, "credential.created", ("credential", credential.id),
-                 name=credential.name, type=type_id)  # fmt: skip
+                 name=credential.name, type=type_id, **_via(via))  # fmt: skip
     return credential
 
 
 def edit_credential(
     session: Session, workspace_id: str, actor_user_id: str | None, credential_id: str,
-    name: str | None, fields: Mapping[str, Any],
+    name: str | None, fields: Mapping[str, Any], *, via: str | None = None,
 ) -> Credential:  # fmt: skip
     """Rename and/or change fields. A field left out keeps its value; a plain field given empty is cleared;
     a secret field given empty keeps its value. When no secret is given the ciphertext is not touched
@@ -77,16 +79,22 @@ def edit_credential(
     session.add(credential)
     changed = sorted({*new_secrets, *(n for n in fields if n not in new_secrets)})
     record_audit(session, workspace_id, actor_user_id, "credential.updated", ("credential", credential.id),
-                 name=credential.name, fields=changed)  # fmt: skip
+                 name=credential.name, fields=changed, **_via(via))  # fmt: skip
     session.flush()
     return credential
 
 
-def remove_credential(session: Session, workspace_id: str, actor_user_id: str | None, credential_id: str) -> None:
+def remove_credential(
+    session: Session, workspace_id: str, actor_user_id: str | None, credential_id: str, *, via: str | None = None
+) -> None:
     """Delete the credential and record who did it."""
     credential = delete_credential(session, workspace_id, credential_id)
     record_audit(session, workspace_id, actor_user_id, "credential.deleted", ("credential", credential_id),
-                 name=credential.name, type=credential.type)  # fmt: skip
+                 name=credential.name, type=credential.type, **_via(via))  # fmt: skip
+
+
+def _via(via: str | None) -> dict[str, str]:
+    return {"via": via} if via else {}
 
 
 @dataclass(frozen=True)

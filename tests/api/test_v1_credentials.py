@@ -33,9 +33,11 @@ def test_secrets_are_write_only(api: httpx.Client, v1_server: V1Server) -> None:
     with Session(engine) as session:
         row = session.get(Credential, created["id"])
         assert SECRET not in row.ciphertext
-        actions = session.exec(select(AuditEvent.action).where(AuditEvent.target_id == created["id"])).all()
+        audits = session.exec(select(AuditEvent).where(AuditEvent.target_id == created["id"])).all()
+        actions = [(audit.action, audit.details["via"].startswith("api_key:key_"), SECRET in str(audit.details))
+                   for audit in audits]  # fmt: skip
     engine.dispose()
-    assert actions == ["credential.created"]
+    assert actions == [("credential.created", True, False)]
 
 
 def test_update_keeps_a_secret_left_out_and_replaces_a_given_one(api: httpx.Client) -> None:

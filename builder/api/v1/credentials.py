@@ -78,6 +78,11 @@ def credential_out(view: CredentialView, caller: Caller) -> CredentialOut:
     )  # fmt: skip
 
 
+def via(caller: Caller) -> str:
+    """What the audit trail names as the actor of an API call."""
+    return f"api_key:{caller.key_id}"
+
+
 def _one(caller: Caller, credential_id: str) -> CredentialOut:
     with workspace_session() as session:
         return credential_out(credential_views(session, caller.workspace_id, credential_id)[0], caller)
@@ -103,7 +108,9 @@ def get_one(credential_id: Id, caller: Reader) -> CredentialOut:
 def create(body: CredentialCreate, caller: Writer, response: Response) -> CredentialOut:
     """Store a credential; its secret fields are encrypted and never returned."""
     with workspace_session() as session:
-        credential_id = add_credential(session, caller.workspace_id, None, body.name, body.type, body.fields).id
+        credential_id = add_credential(
+            session, caller.workspace_id, None, body.name, body.type, body.fields, via=via(caller)
+        ).id
     response.headers["Location"] = f"/api/v1/credentials/{credential_id}"
     return _one(caller, credential_id)
 
@@ -114,7 +121,9 @@ def create(body: CredentialCreate, caller: Writer, response: Response) -> Creden
 def update(credential_id: Id, body: CredentialUpdate, caller: Writer) -> CredentialOut:
     """Rename it and/or change its fields; secret fields left out keep their stored values."""
     with workspace_session() as session:
-        edit_credential(session, caller.workspace_id, None, credential_id, body.name, body.fields or {})
+        edit_credential(
+            session, caller.workspace_id, None, credential_id, body.name, body.fields or {}, via=via(caller)
+        )
     return _one(caller, credential_id)
 
 
@@ -134,5 +143,5 @@ def delete(
             used_by = [{"id": i, "name": n} for i, n in view.used_by]
             raise ApiError(409, "credential_in_use", f"Used by: {names}. Pass force=true to delete it anyway.",
                            used_by=used_by)  # fmt: skip
-        remove_credential(session, caller.workspace_id, None, credential_id)
+        remove_credential(session, caller.workspace_id, None, credential_id, via=via(caller))
     return Response(status_code=204)
