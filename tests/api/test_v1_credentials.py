@@ -82,8 +82,8 @@ def test_viewers_see_names_only_and_may_not_write(v1_server: V1Server, keys: Key
         refused = [viewer.post("/credentials", json={"name": "x", "type": "openai", "fields": {"api_key": "k"}}),
                    viewer.patch(f"/credentials/{created['id']}", json={"name": "y"}),
                    viewer.delete(f"/credentials/{created['id']}")]  # fmt: skip
-    assert (seen["name"], seen["type"], seen["masked"], seen["fields"], seen["used_by"]) == (
-        "Seen by viewers", "openai", None, None, None)  # fmt: skip
+    shown = (seen["name"], seen["type"], seen["masked"], seen["fields"], seen["used_by"], seen["updated_by"])
+    assert shown == ("Seen by viewers", "openai", None, None, None, None)
     assert [(answer.status_code, answer.json()["error"]) for answer in refused] == [(403, "forbidden")] * 3
 
 

@@ -31,7 +31,7 @@ class WorkflowRef(BaseModel):
 
 
 class CredentialOut(BaseModel):
-    """A credential without its secrets; `masked`, `fields` and `used_by` are null for viewer keys."""
+    """A credential without its secrets; `masked`, `fields`, `updated_by` and `used_by` are null for viewer keys."""
 
     id: str
     name: str
@@ -72,7 +72,8 @@ def credential_out(view: CredentialView, caller: Caller) -> CredentialOut:
     """The answer for `view`: viewers get the name and type only."""
     full = caller.may_write
     return CredentialOut(
-        id=view.id, name=view.name, type=view.type, updated_at=view.updated_at, updated_by=view.updated_by,
+        id=view.id, name=view.name, type=view.type, updated_at=view.updated_at,
+        updated_by=view.updated_by if full else None,
         masked=view.hint if full else None, fields=view.plain_fields if full else None,
         used_by=[WorkflowRef(id=i, name=n) for i, n in view.used_by] if full else None,
     )  # fmt: skip
