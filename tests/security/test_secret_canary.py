@@ -181,16 +181,20 @@ def test_the_canary_is_nowhere(trellis: tuple[Deployment, RecordingSite, OpenAIS
     good = workflow("Canary good", [fetch("/ok"), ask(), {"id": "result", "type": "output", "params": {}}])
     denied = workflow("Canary denied", [fetch("/deny")])
     refused = workflow("Canary refused", [ask()])
+    forbidden = workflow("Canary forbidden", [ask()])
     workflow_ids = []
-    for document in (good, denied, refused):
+    for document in (good, denied, refused, forbidden):
         created = api.post("/workflows", json={"document": document})
         assert created.status_code == 201, created.text
         workflow_ids.append(created.json()["id"])
 
-    openai.queue(text_reply("Hello", " there"))
-    openai.always(error_reply(401, f"Incorrect API key provided: {CANARY}", code="invalid_api_key"))
+    # The model server repeats the key in its refusals, as careless servers do: the run's error must not.
+    openai.queue(
+        text_reply("Hello", " there"), error_reply(401, f"Incorrect API key: {CANARY}", code="invalid_api_key")
+    )
+    openai.always(error_reply(403, f"The key {CANARY} may not use this model"))
     runs = []
-    for workflow_id, expected in zip(workflow_ids, ("succeeded", "failed", "failed"), strict=True):
+    for workflow_id, expected in zip(workflow_ids, ("succeeded", "failed", "failed", "failed"), strict=True):
         run_id = api.post("/runs", json={"workflow_id": workflow_id, "input": {}}).json()["run_id"]
         run = wait_for(api, run_id, {"succeeded", "failed", "cancelled"}, timeout_s=90)
         assert run["status"] == expected, run
@@ -200,6 +204,7 @@ def test_the_canary_is_nowhere(trellis: tuple[Deployment, RecordingSite, OpenAIS
     assert [h.get("x-canary-auth") for h in site.headers] == [CANARY, CANARY]
     assert openai.requests[0].headers["authorization"] == f"Bearer {CANARY}"
     assert "401" in runs[1]["error"]["message"] and "API key was refused" in runs[2]["error"]["message"]
+    assert "The key [redacted] may not use this model" in runs[3]["error"]["message"]
 
     places: dict[str, str] = {"database dump": database_dump(running)}
     places |= {f"export of {i}": api.get(f"/workflows/{i}/export").text for i in workflow_ids}
