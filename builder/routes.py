@@ -4,6 +4,7 @@ WORKFLOWS = "/"
 EDITOR = "/workflows/[id]"
 LOGIN = "/login"
 SETUP = "/setup"
+CREDENTIALS = "/settings/credentials"
 
 
 def editor_url(workflow_id: str) -> str:

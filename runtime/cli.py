@@ -1,5 +1,5 @@
 """The `trellis` command line: serve, migrate, validate, import, export, exec, worker, scheduler, credential,
-apikey."""
+apikey, secrets."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ from pathlib import Path
 import click
 
 from runtime.cli_apikey import apikey
+from runtime.cli_secrets import require_secret_keys, secrets
 from runtime.config import get_settings
+from runtime.credential_types import CREDENTIAL_TYPES, CredentialFieldsInvalid
+from runtime.credentials import add_credential
 from runtime.engine import compile_workflow
 from runtime.errors import NotFound, WorkflowInvalid
 from runtime.executor.dispatch import trigger_payload
@@ -24,11 +27,10 @@ from runtime.executor.ephemeral import execute_document
 from runtime.graph.validate import validate_document
 from runtime.ops import serve_metrics
 from runtime.scheduler import POLL_INTERVAL_S, serve_schedules
-from runtime.secrets import encrypt_fields
 from runtime.serve import serve as run_server
 from runtime.store import (
+    InvalidValueError,
     RunStatus,
-    create_credential,
     ensure_database,
     get_engine,
     session_scope,
@@ -58,6 +60,7 @@ def serve(port: int | None) -> None:
     """Migrate the database and serve the web app until Ctrl+C."""
     settings = get_settings().model_copy(update={"port": port}) if port else get_settings()
     ensure_database()
+    require_secret_keys()
     sys.exit(run_server(settings, click.echo))
 
 
@@ -155,6 +158,7 @@ def worker(
     from runtime.worker import work  # imports the whole engine; only workers need that
 
     ensure_database()
+    require_secret_keys()
     # Child processes, not threads: the scheduler's blocking database calls and the metrics server
     # stay off the event loop that runs the worker's runs.
     spawn = multiprocessing.get_context("spawn")
@@ -180,6 +184,7 @@ def worker(
 def scheduler(interval: float) -> None:
     """Start the runs of due schedule_trigger ticks until stopped; several may run at once."""
     ensure_database()
+    require_secret_keys()
     schedule_forever(interval_s=interval)
 
 
@@ -199,7 +204,7 @@ def credential() -> None:
 
 @credential.command(name="add")
 @click.argument("name")
-@click.option("--type", "kind", required=True, help="Credential type, e.g. openai.")
+@click.option("--type", "kind", required=True, type=click.Choice(list(CREDENTIAL_TYPES)), help="Credential type.")
 @click.option("--id", "credential_id", default=None, help="Id to store it under, e.g. cred_demo (default: generated).")
 def credential_add(name: str, kind: str, credential_id: str | None) -> None:
     """Store a credential whose fields are read as a JSON object from stdin; prints its id.
@@ -214,11 +219,15 @@ def credential_add(name: str, kind: str, credential_id: str | None) -> None:
     if not isinstance(fields, dict):
         raise click.ClickException('stdin must hold a JSON object, e.g. {"api_key": "..."}')
     workspace_id = local_workspace_id()
-    with session_scope(get_engine()) as session:
-        stored = create_credential(
-            session, workspace_id, name, kind, encrypt_fields(fields), credential_id=credential_id
-        )
+    try:
+        with session_scope(get_engine()) as session:
+            stored = add_credential(
+                session, workspace_id, None, name, kind, fields, credential_id=credential_id, via="cli"
+            )
+    except (CredentialFieldsInvalid, InvalidValueError) as error:
+        raise click.ClickException(str(error)) from None
     click.echo(stored.id)
 
 
 main.add_command(apikey)
+main.add_command(secrets)

@@ -25,8 +25,15 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, description="Public base URL; unset means http://localhost:<port>.")
     secret_keys: str | None = Field(
         None,
-        description="Comma-separated Fernet keys, newest first; unset means a key file under <data_dir>.",
+        description=(
+            "Comma-separated Fernet keys, the first encrypting, all decrypting; unset means "
+            "TRELLIS_SECRET_KEYS_FILE, else (SQLite only) a generated key file under <data_dir>."
+        ),
     )
+    secret_keys_file: Path | None = Field(
+        None, description="File holding the comma-separated Fernet keys (e.g. a mounted secret)."
+    )
+    env: str = Field("development", description="`production` requires TRELLIS_SECRET_KEYS even on SQLite.")
     max_import_bytes: int = Field(5 * 1024 * 1024, gt=0, description="Largest workflow document accepted.")
     ssrf_allowed_cidrs: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -103,6 +110,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'trellis.db').resolve()}"
+
+    @property
+    def is_production(self) -> bool:
+        """Whether keys must be configured: TRELLIS_ENV=production or any database other than SQLite."""
+        return self.env.lower() == "production" or not self.resolved_database_url.startswith("sqlite")
 
     @property
     def resolved_public_url(self) -> str:

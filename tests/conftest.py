@@ -15,11 +15,20 @@ from pathlib import Path
 import pytest
 import redis
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from sqlmodel import Session
 
+from runtime.config import get_settings
+from runtime.secrets import _default_ring
 from runtime.store.engine import make_engine
 from runtime.store.migrate import upgrade_database
 from tests.openai_server import OpenAIServer
+
+# Production mode (any PostgreSQL database) refuses to start without keys: every process a test starts
+# inherits this one key (each test database is fresh, so a new key per session is right).
+os.environ.setdefault("TRELLIS_SECRET_KEYS", Fernet.generate_key().decode())
+get_settings.cache_clear()  # an import may have read the settings already; this process uses the key too
+_default_ring.cache_clear()
 
 PG_URL_ENV = "TRELLIS_TEST_PG_URL"
 REDIS_URL_ENV = "TRELLIS_TEST_REDIS_URL"

@@ -65,8 +65,8 @@ def credential_picker(slot: rx.Var) -> rx.Component:
                 ),
                 value=slot["value"].to(str), on_change=lambda v: State.set_credential(slot["slot"].to(str), v),
             ),
-            rx.text("No credentials in this workspace yet: add one with `trellis credential add`.", size="1",
-                    color_scheme="gray"),
+            rx.text("No matching credential yet: ", rx.link("add one", href="/settings/credentials",
+                    data_testid="credential-add-link"), ".", size="1", color_scheme="gray"),
         ),
         spacing="1", width="100%",
     )  # fmt: skip

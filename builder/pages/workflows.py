@@ -194,6 +194,8 @@ def workflows_page() -> rx.Component:
             rx.hstack(
                 rx.hstack(rx.icon("git-fork", size=26), rx.heading("Workflows", size="7"), align="center"),
                 rx.spacer(),
+                rx.link(rx.button(rx.icon("key-round", size=16), "Credentials", variant="soft", color_scheme="gray"),
+                        href=routes.CREDENTIALS, data_testid="credentials-link"),
                 rx.cond(State.workflows.length() > 0, rx.hstack(import_button(), create_dialog(), spacing="3")),
                 account_menu(),
                 width="100%", align="center",

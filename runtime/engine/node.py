@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from runtime.errors import NodeError, WorkflowError
 from runtime.graph.schema import NodeSpec
 from runtime.nodes.context import Emit, NodeContext, Tool
 from runtime.nodes.spec import NodeType, Routed
+from runtime.redaction import scrub
 
 NodeCall = Callable[[BaseModel, NodeContext, Frame], Awaitable[Any]]
 """How the engine calls a node: the type's `run`, or for a loop the run plus its branch."""
@@ -75,7 +77,8 @@ async def execute(
     Raises `NodeFailed` when the last attempt failed. Cancellation is never caught.
     """
     run, node_id, settings = frame.run, node.spec.id, node.spec.settings
-    emit = _emitter(run, node_id, frame.loop)
+    revealed: set[str] = set()  # secrets the node's credentials gave it: never recorded
+    emit = _scrubbing(_emitter(run, node_id, frame.loop), revealed)
     run.started.add(node_id)
     params = node.params if params is None else params
     for attempt in range(1, settings.retry_attempts + 1):
@@ -91,15 +94,18 @@ async def execute(
             attempt=attempt,
             loop=frame.loop,
             tools=tools,
+            revealed=revealed,
         )
         await emit("node_started", {"attempt": attempt, "input": json_ready(ctx.input)})
         began = time.perf_counter()
         try:
             output = await _attempt(node, params, ctx, frame)
         except Exception as error:
-            await _failed(node, emit, attempt, error)
+            await _failed(node, emit, attempt, error, revealed)
             await asyncio.sleep(settings.retry_backoff_s * 2 ** (attempt - 1))
             continue
+        if revealed:
+            output = _scrubbed_output(output, revealed)
         value = output.output if isinstance(output, Routed) else output
         duration_ms = round((time.perf_counter() - began) * 1000, 3)
         await emit("node_finished", {"attempt": attempt, "output": json_ready(value), "duration_ms": duration_ms})
@@ -108,9 +114,10 @@ async def execute(
     raise AssertionError("retry_attempts is at least 1")
 
 
-async def _failed(node: NodeRuntime, emit: Emit, attempt: int, error: Exception) -> None:
+async def _failed(node: NodeRuntime, emit: Emit, attempt: int, error: Exception, revealed: set[str]) -> None:
     """Report a failed attempt; raises `NodeFailed` unless another attempt follows."""
     message, retryable = _describe(error)
+    message = scrub(message, revealed)
     will_retry = retryable and attempt < node.spec.settings.retry_attempts
     await emit("node_failed", {"attempt": attempt, "error": message, "retryable": retryable, "will_retry": will_retry})
     if not will_retry:
@@ -139,6 +146,21 @@ def _describe(error: Exception) -> tuple[str, bool]:
         return str(error), False
     # Anything else is a bug in a node: say what it was, and do not retry it.
     return f"{type(error).__name__}: {error}", False
+
+
+def _scrubbing(emit: Emit, revealed: set[str]) -> Emit:
+    """`emit` with the node's revealed secrets scrubbed from every event (e.g. streamed tokens)."""
+
+    async def scrubbed(event: str, data: dict[str, Any]) -> None:
+        await emit(event, scrub(data, revealed) if revealed else data)
+
+    return scrubbed
+
+
+def _scrubbed_output(output: Any, revealed: set[str]) -> Any:
+    if isinstance(output, Routed):
+        return dataclasses.replace(output, output=scrub(output.output, revealed))
+    return scrub(output, revealed)
 
 
 def _emitter(run: RunScope, node_id: str, loop: dict[str, Any] | None) -> Emit:

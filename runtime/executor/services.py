@@ -9,12 +9,13 @@ from typing import Any
 import redis.asyncio as redis_async
 
 from runtime.config import Settings
+from runtime.credentials import open_credential
 from runtime.egress import egress_client
 from runtime.engine import compile_workflow, run_compiled
 from runtime.errors import NodeError, NotFound, WorkflowInvalid
 from runtime.graph.schema import WorkflowDocument
 from runtime.nodes.context import Services
-from runtime.secrets import SecretsError, decrypt_fields
+from runtime.secrets import SecretsError
 from runtime.store import get_credential, get_engine, latest_version, session_scope
 
 SUB_WORKFLOW_MAX_DEPTH = 5
@@ -26,8 +27,9 @@ def credential_resolver(workspace_id: str) -> Callable[[str], Awaitable[dict[str
     async def resolve(credential_id: str) -> dict[str, Any]:
         try:
             with session_scope(get_engine()) as session:
-                ciphertext = get_credential(session, workspace_id, credential_id).ciphertext
-            return decrypt_fields(ciphertext)
+                row = get_credential(session, workspace_id, credential_id)
+                stored = (row.plain_fields, row.ciphertext)
+            return open_credential(*stored)
         except NotFound:
             raise NodeError(f"Credential {credential_id!r} does not exist in this workspace.") from None
         except SecretsError as error:

@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 
 from runtime.config import Settings
+from runtime.credential_types import SECRET_FIELD_NAMES
 from runtime.errors import NodeError
 from runtime.expressions import ExpressionError, evaluate, render
+from runtime.redaction import scrub, secret_strings
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 """`await ctx.emit("node_token", {"text": "..."})`: add an event for this node to the run's stream."""
@@ -63,6 +65,8 @@ class NodeContext:
     loop: dict[str, Any] | None = None
     """Inside a loop's per-item branch: `{"item": ..., "index": ...}`."""
     tools: tuple[Tool, ...] = ()
+    revealed: set[str] = field(default_factory=set)
+    """Secret values this node was given; the engine scrubs them from its events, output and errors."""
 
     @property
     def input(self) -> Any:
@@ -119,4 +123,15 @@ class NodeContext:
         credential_id = self.credential_ids.get(slot)
         if not credential_id:
             raise NodeError(f"Node {self.node_id!r} needs a {slot!r} credential; choose one in its settings.")
-        return await self.services.credentials(credential_id)
+        fields = await self.services.credentials(credential_id)
+        self.revealed.update(secret_strings(fields, SECRET_FIELD_NAMES))
+        return fields
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret this node was given masked; call it before cutting a text short, so
+        no prefix of a secret survives the cut."""
+        return str(scrub(text, self.revealed))
+
+    def conceal(self, value: str) -> None:
+        """Treat `value` (e.g. a header built from a credential) as a secret the run must never record."""
+        self.revealed.update(secret_strings({"value": value}, ["value"]))

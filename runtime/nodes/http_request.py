@@ -2,11 +2,14 @@
 
 Requests go through the egress guard: private and local addresses are refused unless an
 administrator allows them. URL, headers, query values and body may contain expressions.
+An optional `auth` credential adds a header token (`http_header`) or basic auth (`basic_auth`);
+recorded response headers never show Authorization, Cookie, X-Api-Key or the credential's header.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from typing import Any, Literal
 
@@ -17,8 +20,10 @@ from runtime.egress import TOTAL_TIMEOUT, EgressBlocked, display_url, read_limit
 from runtime.errors import NodeError
 from runtime.nodes.context import NodeContext
 from runtime.nodes.spec import NodeParams, NodeType
+from runtime.redaction import mask_headers
 
 EXCERPT_CHARS = 200
+AUTH_SLOT = "auth"
 
 
 class Params(NodeParams):
@@ -43,6 +48,8 @@ async def run(params: Params, ctx: NodeContext) -> dict[str, Any]:
     for other 4xx answers, refused destinations and bad expressions.
     """
     parts = _rendered_parts(params, ctx)
+    auth_headers = await _credential_headers(ctx)
+    parts["headers"].update(auth_headers)
     where = f"Node {ctx.node_id!r}: {params.method} {_shown(parts['url'])}"
     try:
         async with asyncio.timeout(params.timeout_s):
@@ -58,9 +65,26 @@ async def run(params: Params, ctx: NodeContext) -> dict[str, Any]:
     text = content.decode(response.encoding or "utf-8", errors="replace")
     status = response.status_code
     if status >= 400:
-        excerpt = " ".join(text.split())[:EXCERPT_CHARS] or "(empty body)"
+        excerpt = ctx.scrub(" ".join(text.split()))[:EXCERPT_CHARS] or "(empty body)"
         raise NodeError(f"{where} answered {status}: {excerpt}", retryable=status >= 500 or status == 429)
-    return {"status": status, "headers": dict(response.headers.items()), "body": _parsed(response, text)}
+    headers = mask_headers(dict(response.headers.items()), also=auth_headers)
+    return {"status": status, "headers": headers, "body": _parsed(response, text)}
+
+
+async def _credential_headers(ctx: NodeContext) -> dict[str, str]:
+    """The header the node's `auth` credential adds (none without one); its value is concealed."""
+    if AUTH_SLOT not in ctx.credential_ids:
+        return {}
+    fields = await ctx.credential(AUTH_SLOT)
+    if fields.get("password") is not None and fields.get("username") is not None:
+        pair = f"{fields['username']}:{fields['password']}".encode()
+        header, value = "Authorization", f"Basic {base64.b64encode(pair).decode()}"
+    elif fields.get("header") and fields.get("token"):
+        header, value = str(fields["header"]), str(fields["token"])
+    else:
+        raise NodeError(f"Node {ctx.node_id!r}: its {AUTH_SLOT!r} credential is neither a header token nor basic auth.")
+    ctx.conceal(value)
+    return {header: value}
 
 
 async def _exchange(params: Params, ctx: NodeContext, parts: dict[str, Any]) -> tuple[httpx.Response, bytes]:
@@ -147,5 +171,6 @@ NODE = NodeType(
     params=Params,
     inputs=("in",),
     outputs=("out",),
+    credentials=(AUTH_SLOT,),
     run=run,
 )

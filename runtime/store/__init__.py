@@ -6,7 +6,14 @@ Importing this package registers every table on `SQLModel.metadata`; it opens no
 from runtime.store.accounts import ApiKey, Member, Membership, Role, User, Workspace, ensure_local_workspace
 from runtime.store.audit import AuditEvent, record_audit
 from runtime.store.columns import new_id, utcnow
-from runtime.store.credentials import Credential, create_credential, get_credential
+from runtime.store.credentials import (
+    Credential,
+    create_credential,
+    credential_usage,
+    delete_credential,
+    get_credential,
+    list_credentials,
+)
 from runtime.store.engine import get_engine, make_engine, session_scope
 from runtime.store.idempotency import IdempotencyKey
 from runtime.store.identities import UserIdentity, link_identity, real_account_exists, user_for_identity
@@ -14,6 +21,7 @@ from runtime.store.login_sessions import LoginSession, close_login_session, memb
 from runtime.store.migrate import current_revision, ensure_database, upgrade_database
 from runtime.store.runs import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger
 from runtime.store.schedules import Schedule, ScheduleTick, sync_schedules
+from runtime.store.secret_canary import SecretCanary
 from runtime.store.webhooks import Webhook, WebhookDelivery, get_webhook_for_node, sync_webhooks
 from runtime.store.workflows import (
     InvalidValueError,
@@ -36,7 +44,10 @@ __all__ = [
     "AuditEvent",
     "Credential",
     "create_credential",
+    "credential_usage",
+    "delete_credential",
     "get_credential",
+    "list_credentials",
     "IdempotencyKey",
     "InvalidValueError",
     "LoginSession",
@@ -50,6 +61,7 @@ __all__ = [
     "RunTrigger",
     "Schedule",
     "ScheduleTick",
+    "SecretCanary",
     "User",
     "UserIdentity",
     "Webhook",

@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from runtime.credentials import open_credential
 from runtime.nodes.webhook_trigger import Params
-from runtime.secrets import decrypt_fields
 from runtime.store.credentials import Credential
 from runtime.store.webhooks import Webhook, token_hash
 from runtime.webhooks.errors import HookError, hook_not_found
@@ -31,9 +31,9 @@ class Hook:
 
 
 @lru_cache(maxsize=512)
-def _credential_fields(ciphertext: str) -> dict[str, Any]:
-    # Keyed by ciphertext: a changed credential has a new one, so a stale entry is never used.
-    return decrypt_fields(ciphertext)
+def _credential_secrets(ciphertext: str) -> dict[str, Any]:
+    # Keyed by ciphertext: a changed secret has a new one, so a stale entry is never used.
+    return open_credential(None, ciphertext)
 
 
 def _hook_query() -> sa.Select[Any]:
@@ -47,7 +47,7 @@ def _hook_query() -> sa.Select[Any]:
     )
     columns = [webhook.c[name] for name in ("id", "workspace_id", "workflow_id", "node_id", "settings")]
     return (
-        sa.select(*columns, credential.c.ciphertext)
+        sa.select(*columns, credential.c.ciphertext, credential.c.plain_fields)
         .select_from(webhook.outerjoin(credential, credential_matches))
         .where(webhook.c.token_hash == sa.bindparam("token_hash"), webhook.c.enabled == sa.true())
     )
@@ -69,5 +69,5 @@ def find_hook(engine: sa.Engine, token: str) -> Hook:
     except ValidationError as error:
         message = f"The settings of webhook node {row.node_id!r} are invalid: {error.errors()[0]['msg']}"
         raise HookError(500, "hook_invalid", message) from None
-    credential = _credential_fields(row.ciphertext) if row.ciphertext else None
+    credential = {**_credential_secrets(row.ciphertext), **(row.plain_fields or {})} if row.ciphertext else None
     return Hook(row.id, row.workspace_id, row.workflow_id, row.node_id, params, credential)

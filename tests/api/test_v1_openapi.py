@@ -28,8 +28,10 @@ OPERATIONS = {
     ("get", "/api/v1/workflows/{workflow_id}/versions/{number}"), ("post", "/api/v1/workflows/import"),
     ("get", "/api/v1/workflows/{workflow_id}/export"), ("post", "/api/v1/runs"), ("get", "/api/v1/runs"),
     ("get", "/api/v1/runs/{run_id}"), ("post", "/api/v1/runs/{run_id}/cancel"), ("get", "/api/v1/runs/{run_id}/events"),
+    ("get", "/api/v1/credentials"), ("post", "/api/v1/credentials"), ("get", "/api/v1/credentials/{credential_id}"),
+    ("patch", "/api/v1/credentials/{credential_id}"), ("delete", "/api/v1/credentials/{credential_id}"),
 }  # fmt: skip
-WITHOUT_INPUT = {("get", "/api/v1/me"), ("get", "/api/v1/workflows")}
+WITHOUT_INPUT = {("get", "/api/v1/me"), ("get", "/api/v1/workflows"), ("get", "/api/v1/credentials")}
 """Operations with no parameter or body: there is nothing to make invalid."""
 MAX_EXAMPLES = int(os.environ.get("TRELLIS_TEST_FUZZ_EXAMPLES", "10"))
 """Generated requests per operation and mode: 10 finds shape errors and keeps the suite fast; raise it for a soak."""

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlmodel import Session
 
 from builder.api.errors import ApiError
+from runtime.credential_types import CredentialFieldsInvalid
 from runtime.store import InvalidValueError, get_engine, session_scope
 
 
@@ -17,5 +18,5 @@ def workspace_session() -> Iterator[Session]:
     try:
         with session_scope(get_engine()) as session:
             yield session
-    except InvalidValueError as error:
+    except (InvalidValueError, CredentialFieldsInvalid) as error:
         raise ApiError(422, "invalid_value", str(error), field=error.field) from error

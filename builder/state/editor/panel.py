@@ -14,6 +14,7 @@ from builder.graph_edit import EditRefused, rename_node, set_note_text, update_n
 from builder.state.editor.document import DocumentMixin
 from builder.workspace import current_workspace_id
 from runtime.config import get_settings
+from runtime.credential_types import types_for_slot
 from runtime.nodes import REGISTRY
 from runtime.store import Credential, get_engine, session_scope
 from runtime.webhooks import hook_url_for_node
@@ -96,8 +97,8 @@ class PanelMixin(DocumentMixin, mixin=True):
         ]
 
     def _credentials_for(self, slot: str) -> list[dict[str, str]]:
-        typed = [c for c in self.credential_options if c["type"] == slot]
-        return typed or self.credential_options
+        accepted = types_for_slot(slot)
+        return [c for c in self.credential_options if c["type"] in accepted]
 
     def _edit_node(self, **fields: Any) -> None:
         self._editing_form = True

@@ -17,7 +17,8 @@ from tests.conftest import PgDatabases
 
 EXPECTED_TABLES = {
     "alembic_version", "api_key", "audit_event", "credential", "idempotency_key", "login_session", "membership",
-    "node_run", "run", "schedule", "schedule_tick", "user", "user_identity", "webhook", "webhook_delivery", "workflow",
+    "node_run", "run", "schedule", "schedule_tick", "secret_canary", "user", "user_identity", "webhook",
+    "webhook_delivery", "workflow",
     "workflow_version", "workspace",
 }  # fmt: skip
 

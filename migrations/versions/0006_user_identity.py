@@ -1,6 +1,6 @@
 """Sign-in identities from an OpenID Connect issuer: (issuer, subject) -> user.
 
-Revision ID: 0006_auth
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-21
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_auth"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
