@@ -2,6 +2,10 @@
 
 WORKFLOWS = "/"
 EDITOR = "/workflows/[id]"
+MEMBERS = "/settings/members"
+API_KEYS = "/settings/api-keys"
+AUDIT = "/settings/audit"
+INVITE = "/invite/[token]"
 
 
 def editor_url(workflow_id: str) -> str:
