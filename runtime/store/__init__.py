@@ -9,6 +9,7 @@ from runtime.store.columns import new_id, utcnow
 from runtime.store.credentials import Credential, create_credential, get_credential
 from runtime.store.engine import get_engine, make_engine, session_scope
 from runtime.store.idempotency import IdempotencyKey
+from runtime.store.invites import Invite
 from runtime.store.login_sessions import LoginSession, close_login_session, member_for_token, open_login_session
 from runtime.store.migrate import current_revision, ensure_database, upgrade_database
 from runtime.store.runs import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger
@@ -38,6 +39,7 @@ __all__ = [
     "get_credential",
     "IdempotencyKey",
     "InvalidValueError",
+    "Invite",
     "LoginSession",
     "Member",
     "Membership",

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, select
 
 from runtime.store.accounts import Member, Membership, User
-from runtime.store.columns import id_field, ref_field, utcnow
+from runtime.store.columns import as_utc, id_field, ref_field, utcnow
 
 IDLE_TIMEOUT = timedelta(hours=24)
 ABSOLUTE_TIMEOUT = timedelta(days=7)
@@ -63,7 +63,7 @@ def member_for_token(session: Session, token: str) -> Member | None:
     if row is None:
         return None
     now = utcnow()
-    if now >= _aware(row.expires_at) or now - _aware(row.last_seen_at) >= IDLE_TIMEOUT:
+    if now >= as_utc(row.expires_at) or now - as_utc(row.last_seen_at) >= IDLE_TIMEOUT:
         session.delete(row)
         session.flush()
         return None
@@ -74,7 +74,7 @@ def member_for_token(session: Session, token: str) -> Member | None:
     ).first()
     if found is None:
         return None
-    if now - _aware(row.last_seen_at) >= TOUCH_RESOLUTION:
+    if now - as_utc(row.last_seen_at) >= TOUCH_RESOLUTION:
         row.last_seen_at = now
         session.add(row)
         session.flush()
@@ -85,8 +85,3 @@ def member_for_token(session: Session, token: str) -> Member | None:
 def close_login_session(session: Session, token: str) -> None:
     """End the session this token opened (logout); unknown tokens are ignored."""
     session.execute(sa.delete(LoginSession).where(LoginSession.token_hash == hash_token(token)))  # type: ignore[arg-type]
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
