@@ -74,7 +74,7 @@ async def accept(
         session_token = await run_in_threadpool(_join, token, request.headers.get("cookie", ""), name, password)
     except (InviteRefused, NotFound) as refusal:
         return _page(token, str(refusal))
-    secure = get_settings().resolved_public_url().startswith("https://")
+    secure = get_settings().resolved_public_url.startswith("https://")
     answer = RedirectResponse("/", status_code=303)
     answer.set_cookie(
         f"__Host-{SESSION_COOKIE}" if secure else SESSION_COOKIE, session_token,

@@ -56,7 +56,7 @@ class MembersState(rx.State):
         except (ValueError, MembershipRefused) as error:
             self.invite_error = str(error)
             return
-        self.invite_link = invite_url(get_settings().resolved_public_url(), token)
+        self.invite_link = invite_url(get_settings().resolved_public_url, token)
         self.load()
 
     @rx.event

@@ -19,16 +19,20 @@ APP_URL = "http://localhost:3000"
 S = TypeVar("S")
 
 
-@pytest.fixture
-def app_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
-    """The engine the app's handlers use (`get_engine()`), on a fresh migrated SQLite database."""
-    url = f"sqlite:///{tmp_path / 'app.db'}"
+def configure_app(url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> sa.Engine:
+    """Point the app's settings at the database `url`, migrated; the engine its handlers use."""
     monkeypatch.setenv("TRELLIS_DATABASE_URL", url)
-    monkeypatch.setenv("TRELLIS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TRELLIS_DATA_DIR", str(data_dir))
     monkeypatch.delenv("TRELLIS_REDIS_URL", raising=False)
     reset_caches()
     ensure_database(url)
-    yield get_engine()
+    return get_engine()
+
+
+@pytest.fixture
+def app_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
+    """The engine the app's handlers use (`get_engine()`), on a fresh migrated SQLite database."""
+    yield configure_app(f"sqlite:///{tmp_path / 'app.db'}", tmp_path / "data", monkeypatch)
     reset_caches()
 
 

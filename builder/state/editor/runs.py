@@ -102,6 +102,8 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
         """Paint the run's events on the canvas as they happen, until it ends or another run is opened."""
         async with self:
             run_id = self.run_id
+        if not self._is_ours(run_id):
+            return  # a run id set by hand (setvar) must not stream another workspace's events
         stream = open_event_stream(get_settings())
         last_id: str | None = None
         silent_s = 0.0
@@ -122,6 +124,12 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
                         return
         finally:
             await stream.close()
+
+    def _is_ours(self, run_id: str) -> bool:
+        """Whether the run belongs to the acting member's workspace."""
+        with session_scope(get_engine()) as session:
+            run = session.get(Run, run_id)
+            return run is not None and run.workspace_id == acting_workspace_id()
 
     def _finished(self) -> bool:
         """Re-read the run on screen from the store; True (and painted) once it has ended."""
