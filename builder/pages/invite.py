@@ -9,11 +9,12 @@ import reflex as rx
 
 from builder.access import LOGIN_ROUTE
 from builder.state.invite import InviteState as State
+from components.native_form import native_form
 
 
 def join_form(*fields: rx.Component, label: str) -> rx.Component:
     """A form posting to the invite route, with `fields` above its submit button."""
-    return rx.el.form(
+    return native_form(
         rx.vstack(*fields, rx.button(label, type="submit", size="3", data_testid="invite-join"),
                   spacing="3", width="100%"),
         method="post", action="/api/invites/" + State.token, width="100%",

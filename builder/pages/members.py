@@ -12,8 +12,11 @@ def role_cell(member: rx.Var) -> rx.Component:
     """A role picker when the admin may change this member's role, a badge otherwise."""
     return rx.cond(
         State.grantable.contains(member["role"]),
-        rx.select(State.grantable, value=member["role"], size="1",
-                  on_change=lambda role: State.set_role(member["id"], role), data_testid="role-select"),
+        rx.select.root(
+            rx.select.trigger(data_testid="role-select"),
+            rx.select.content(rx.foreach(State.grantable, lambda role: rx.select.item(role, value=role))),
+            value=member["role"].to(str), size="1", on_change=lambda role: State.set_role(member["id"], role),
+        ),
         role_badge(member["role"]),
     )  # fmt: skip
 

@@ -35,8 +35,9 @@ class ApiKeysState(rx.State):
     @rx.event
     @guarded(Need.ADMIN)
     def load(self) -> None:
-        """Read the workspace's keys, revoked ones included."""
+        """Read the workspace's keys, revoked ones included; a key created earlier is not shown again."""
         member = acting_member()
+        self.new_key = ""
         self.roles = roles_up_to(member.role)
         with session_scope(get_engine()) as session:
             self.keys = [
@@ -61,8 +62,8 @@ class ApiKeysState(rx.State):
             created = create_api_key(session, member.workspace_id, name, Role(role_name), created_by=member.user_id)
             record_audit(session, member.workspace_id, member.user_id, "api_key.created", ("api_key", created.key.id),
                          name=created.key.name, role=role_name)  # fmt: skip
-        self.new_key, self.error = created.plaintext, ""
         self.load()
+        self.new_key, self.error = created.plaintext, ""
 
     @rx.event
     @guarded(Need.ADMIN)
