@@ -193,6 +193,15 @@ def workflow_table() -> rx.Component:
     )
 
 
+def workspace_switcher() -> rx.Component:
+    """Pick the workspace to act in (shown when the user belongs to several)."""
+    return rx.select.root(
+        rx.select.trigger(data_testid="workspace-switcher", variant="ghost"),
+        rx.select.content(rx.foreach(State.workspaces, lambda w: rx.select.item(w["name"], value=w["id"]))),
+        value=State.workspace_id, on_change=State.switch_workspace, size="2",
+    )  # fmt: skip
+
+
 def settings_links() -> rx.Component:
     """Links to the workspace's admin pages (shown to owners and admins only)."""
     return rx.hstack(
@@ -208,7 +217,8 @@ def workflows_page() -> rx.Component:
     return rx.container(
         rx.vstack(
             rx.hstack(
-                rx.hstack(rx.icon("git-fork", size=26), rx.heading("Workflows", size="7"), align="center"),
+                rx.hstack(rx.icon("git-fork", size=26), rx.heading("Workflows", size="7"),
+                          rx.cond(State.workspaces.length() > 1, workspace_switcher()), align="center"),
                 rx.spacer(),
                 rx.cond(State.can_admin, settings_links()),
                 rx.cond(State.workflows.length() > 0, rx.hstack(import_button(), create_dialog(), spacing="3")),

@@ -9,6 +9,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from builder.access import Need, acting_member, acting_workspace_id, guarded, open_to_all
+from builder.identity import session_token
 from runtime.errors import WorkflowError, WorkflowInvalid
 from runtime.store import (
     delete_workflow,
@@ -20,6 +21,7 @@ from runtime.store import (
     rename_workflow,
     session_scope,
 )
+from runtime.store.login_sessions import switch_workspace, workspaces_of
 from runtime.workflows import create_blank_workflow, export_workflow, import_workflow
 
 
@@ -53,6 +55,8 @@ class WorkflowListState(rx.State):
     loaded: bool = False
     can_write: bool = False
     can_admin: bool = False
+    workspace_id: str = ""
+    workspaces: list[dict[str, str]] = []
     import_problems: list[str] = []
     import_title: str = ""
     dialog_error: str = ""
@@ -68,7 +72,9 @@ class WorkflowListState(rx.State):
         """Read the workflow list from the store, and what the member's role may do with it."""
         member = acting_member()
         self.can_write, self.can_admin = member.may_write, member.may_admin
+        self.workspace_id = member.workspace_id
         with session_scope(get_engine()) as session:
+            self.workspaces = [{"id": i, "name": n} for i, n in workspaces_of(session, member.user_id)]
             rows = list_workflows(session, acting_workspace_id())
             self.workflows = [
                 {
@@ -80,6 +86,17 @@ class WorkflowListState(rx.State):
                 for row in rows
             ]
         self.loaded = True
+
+    @rx.event
+    @guarded(Need.READ)
+    def switch_workspace(self, workspace_id: str) -> EventSpec:
+        """Act in another of the member's workspaces from now on (this browser's login session)."""
+        token = session_token(self.router.headers.cookie) or ""
+        with session_scope(get_engine()) as session:
+            switched = switch_workspace(session, token, workspace_id)
+        if not switched:
+            return rx.toast.error(f"Workspace {workspace_id!r} not found among yours.")
+        return rx.call_script("window.location.reload()")  # every page state reloads in the new workspace
 
     @rx.event
     @open_to_all

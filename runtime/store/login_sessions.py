@@ -10,9 +10,9 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
-from runtime.store.accounts import Member, Membership, User
+from runtime.store.accounts import Member, Membership, User, Workspace
 from runtime.store.columns import as_utc, id_field, ref_field, utcnow
 
 IDLE_TIMEOUT = timedelta(hours=24)
@@ -85,3 +85,30 @@ def member_for_token(session: Session, token: str) -> Member | None:
 def close_login_session(session: Session, token: str) -> None:
     """End the session this token opened (logout); unknown tokens are ignored."""
     session.execute(sa.delete(LoginSession).where(LoginSession.token_hash == hash_token(token)))  # type: ignore[arg-type]
+
+
+def workspaces_of(session: Session, user_id: str) -> list[tuple[str, str]]:
+    """The workspaces the user is a member of, as (id, name), by name."""
+    rows = session.exec(
+        select(Workspace.id, Workspace.name)
+        .join(Membership, col(Membership.workspace_id) == Workspace.id)
+        .where(Membership.user_id == user_id)
+        .order_by(col(Workspace.name), col(Workspace.id))
+    ).all()
+    return [(workspace_id, name) for workspace_id, name in rows]
+
+
+def switch_workspace(session: Session, token: str, workspace_id: str) -> bool:
+    """Make the session act in `workspace_id`; False (and no change) unless its user is a member there."""
+    row = session.exec(select(LoginSession).where(LoginSession.token_hash == hash_token(token))).first()
+    if row is None:
+        return False
+    membership = session.exec(
+        select(Membership).where(Membership.user_id == row.user_id, Membership.workspace_id == workspace_id)
+    ).first()
+    if membership is None:
+        return False
+    row.workspace_id = workspace_id
+    session.add(row)
+    session.flush()
+    return True

@@ -123,7 +123,7 @@ def handler_args(o: Ours) -> dict[str, tuple[Any, ...] | Callable[[], tuple[Any,
         "WorkflowListState.duplicate": (o.workflow_id,), "WorkflowListState.ask_delete": (o.workflow_id, "x"),
         "WorkflowListState.cancel_delete": (), "WorkflowListState.confirm_delete": (),
         "WorkflowListState.export": (o.workflow_id,), "WorkflowListState.import_files": upload,
-        "WorkflowListState.dismiss_import_problems": (),
+        "WorkflowListState.dismiss_import_problems": (), "WorkflowListState.switch_workspace": (o.workspace_id,),
         "MembersState.load": (), "MembersState.invite": ({"email": "friend@theirs.example", "role": "editor"},),
         "MembersState.set_role": (o.membership_id, "viewer"), "MembersState.remove": (o.membership_id,),
         "ApiKeysState.load": (), "ApiKeysState.create": ({"name": "k", "role": "viewer"},),
@@ -137,7 +137,7 @@ NAMES_OURS = {
     "EditorState.open_editor", "EditorState.load", "EditorState.open_run", "EditorState.cancel", "EditorState.save",
     "EditorState.run", "EditorState.restore_version", "EditorState.export", "WorkflowListState.rename",
     "WorkflowListState.duplicate", "WorkflowListState.confirm_delete", "WorkflowListState.export",
-    "MembersState.set_role", "MembersState.remove", "ApiKeysState.revoke",
+    "MembersState.set_role", "MembersState.remove", "ApiKeysState.revoke", "WorkflowListState.switch_workspace",
 }  # fmt: skip
 """Handlers that name one of our records: another workspace's member must be told it is not found."""
 
