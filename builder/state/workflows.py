@@ -75,7 +75,7 @@ class WorkflowListState(rx.State):
         self.workspace_id = member.workspace_id
         with session_scope(get_engine()) as session:
             self.workspaces = [{"id": i, "name": n} for i, n in workspaces_of(session, member.user_id)]
-            rows = list_workflows(session, acting_workspace_id())
+            rows = list_workflows(session, member.workspace_id)
             self.workflows = [
                 {
                     "id": row.id,

@@ -185,3 +185,21 @@ def test_an_admin_creates_a_key_shown_once_and_revokes_it(page: Page, server: Se
     assert key.revoked_at is not None and plaintext not in key.key_hash
     audited = db.exec(select(AuditEvent.action).where(col(AuditEvent.target_id) == key.id)).all()
     assert sorted(audited) == ["api_key.created", "api_key.revoked"]
+
+
+def test_a_member_of_two_workspaces_switches_between_them(browser: Browser, server: Server, workflow_id: str) -> None:
+    engine = make_engine(server.database_url)
+    elsewhere = signed_in_member(engine, "owner@second.example", Role.OWNER)
+    with Session(engine) as session:
+        workspace_id = ensure_local_workspace(session).id
+        session.commit()
+    both = signed_in_member(engine, "both@e2e.example", Role.EDITOR, elsewhere.member.workspace_id)
+    signed_in_member(engine, "both@e2e.example", Role.VIEWER, workspace_id)
+    engine.dispose()
+    with new_tab(browser, server.url, both) as tab:
+        tab.goto(server.url)
+        expect(tab.get_by_test_id("empty-state")).to_be_visible()
+        tab.get_by_test_id("workspace-switcher").click()
+        tab.get_by_role("option", name="Local").click()
+        expect(tab.get_by_test_id(f"workflow-row-{workflow_id}")).to_be_visible()
+        expect(tab.get_by_test_id("new-workflow-button")).to_be_disabled()  # a viewer here
