@@ -24,7 +24,8 @@ def role_cell(member: rx.Var) -> rx.Component:
 def member_row(member: rx.Var) -> rx.Component:
     """One member with their role and a remove button."""
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(member["email"], data_testid="member-email")),
+        rx.table.row_header_cell(rx.hstack(rx.text(member["email"], data_testid="member-email"),
+                                           rx.cond(member["is_me"] != "", rx.badge("you", color_scheme="gray")))),
         rx.table.cell(member["name"]),
         rx.table.cell(role_cell(member)),
         rx.table.cell(member["joined"]),

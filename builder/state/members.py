@@ -29,8 +29,9 @@ class MembersState(rx.State):
     @rx.event
     @guarded(Need.ADMIN)
     def load(self) -> None:
-        """Read the members and the pending invitations."""
+        """Read the members and the pending invitations; an invitation link made earlier is not shown again."""
         member = acting_member()
+        self.invite_link = ""
         self.grantable = [str(role) for role in GRANTABLE[member.role]]
         with session_scope(get_engine()) as session:
             self.members = [
@@ -56,8 +57,8 @@ class MembersState(rx.State):
         except (ValueError, MembershipRefused) as error:
             self.invite_error = str(error)
             return
-        self.invite_link = invite_url(get_settings().resolved_public_url, token)
         self.load()
+        self.invite_link = invite_url(get_settings().resolved_public_url, token)
 
     @rx.event
     @guarded(Need.ADMIN)

@@ -203,3 +203,18 @@ def test_a_member_of_two_workspaces_switches_between_them(browser: Browser, serv
         tab.get_by_role("option", name="Local").click()
         expect(tab.get_by_test_id(f"workflow-row-{workflow_id}")).to_be_visible()
         expect(tab.get_by_test_id("new-workflow-button")).to_be_disabled()  # a viewer here
+
+
+def test_a_removed_member_is_signed_out_of_the_workspace(
+    page: Page, viewer: SignedIn, viewer_tab: Page, server: Server
+) -> None:
+    viewer_tab.goto(server.url)
+    expect(viewer_tab.get_by_role("heading", name="Workflows", exact=True)).to_be_visible()
+
+    page.goto(f"{server.url}/settings/members")
+    page.locator(".member-row").filter(has_text=viewer.member.email).get_by_test_id("remove-member").click()
+    expect(page.locator(".member-row").filter(has_text=viewer.member.email)).to_have_count(0)
+    expect(page.get_by_text("Member removed")).to_be_visible()
+
+    viewer_tab.reload()
+    expect(viewer_tab).to_have_url(f"{server.url}/login?next=/")
