@@ -8,7 +8,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from builder.access import Need, acting_member, guarded, open_to_all
-from runtime.store import Role, get_engine, record_audit, session_scope
+from runtime.store import Role, get_engine, session_scope
 from runtime.store.api_keys import create_api_key, list_api_keys, revoke_api_key
 
 ROLE_STRENGTH = [Role.VIEWER, Role.EDITOR, Role.ADMIN, Role.OWNER]
@@ -60,8 +60,6 @@ class ApiKeysState(rx.State):
         name = form.get("name", "").strip()[:200]
         with session_scope(get_engine()) as session:
             created = create_api_key(session, member.workspace_id, name, Role(role_name), created_by=member.user_id)
-            record_audit(session, member.workspace_id, member.user_id, "api_key.created", ("api_key", created.key.id),
-                         name=created.key.name, role=role_name)  # fmt: skip
         self.load()
         self.new_key, self.error = created.plaintext, ""
 
@@ -71,9 +69,7 @@ class ApiKeysState(rx.State):
         """Refuse the key from the next request on."""
         member = acting_member()
         with session_scope(get_engine()) as session:
-            key = revoke_api_key(session, member.workspace_id, key_id)
-            record_audit(session, member.workspace_id, member.user_id, "api_key.revoked", ("api_key", key.id),
-                         name=key.name)  # fmt: skip
+            revoke_api_key(session, member.workspace_id, key_id, revoked_by=member.user_id)
         self.load()
         return rx.toast.success("Key revoked")
 

@@ -230,5 +230,5 @@ def test_a_viewer_is_refused_every_change_and_run(world: tuple[sa.Engine, Ours, 
     with Session(engine) as session:
         assert session.get(ApiKey, ours.key_id).revoked_at is None  # type: ignore[union-attr]
         actions = session.exec(select(AuditEvent.action).where(AuditEvent.workspace_id == ours.workspace_id)).all()
-    # The fixture's invitation, and the viewer's two exports (list page and editor): nothing else.
-    assert sorted(actions) == ["invite.created", "workflow.exported", "workflow.exported"]
+    # The fixture's key and invitation, and the viewer's two exports (list page and editor): nothing else.
+    assert sorted(actions) == ["api_key.created", "invite.created", "workflow.exported", "workflow.exported"]
