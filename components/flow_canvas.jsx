@@ -161,7 +161,7 @@ function useLeaveGuard(dirty) {
 }
 
 function FlowInner({
-  nodes: serverNodes, edges: serverEdges, statuses, statusChanges, dirty, fitNonce,
+  nodes: serverNodes, edges: serverEdges, statuses, statusChanges, dirty, fitNonce, readOnly,
   onNodesMoved, onConnectEdge, onDropNode, onDeleteItems, onSelectIds, onUndo, onRedo, onCopyNodes,
   onPasteText, onStatusResync, onFocusNode, ...rest
 }) {
@@ -214,18 +214,19 @@ function FlowInner({
   const onDragOver = useCallback((e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }, []);
   const onDrop = useCallback((e) => {
     const kind = e.dataTransfer.getData(DRAG_KIND);
-    if (!kind) return;
+    if (!kind || readOnly) return;
     e.preventDefault();
     const p = screenToFlowPosition({ x: e.clientX, y: e.clientY });
     onDropNode?.({ kind, x: Math.round(p.x), y: Math.round(p.y) });
-  }, [screenToFlowPosition, onDropNode]);
+  }, [screenToFlowPosition, onDropNode, readOnly]);
 
   return (
     <ReactFlow
       nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
       onNodeDragStop={onNodeDragStop} onConnect={onConnect} onDelete={onDelete}
       onSelectionChange={onSelectionChange} onNodeClick={onNodeClick} onDragOver={onDragOver} onDrop={onDrop}
-      deleteKeyCode={["Delete", "Backspace"]} selectionKeyCode="Shift" multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+      deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]} nodesDraggable={!readOnly}
+      nodesConnectable={!readOnly} selectionKeyCode="Shift" multiSelectionKeyCode={["Shift", "Meta", "Control"]}
       fitView fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }} minZoom={0.05}
       defaultEdgeOptions={{ style: { strokeWidth: 1.5 } }} {...rest}
     >

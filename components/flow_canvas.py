@@ -31,6 +31,7 @@ class FlowCanvas(rx.NoSSRComponent):
     status_changes: rx.Var[dict[str, Any]]
     dirty: rx.Var[bool]
     fit_nonce: rx.Var[int]
+    read_only: rx.Var[bool]
 
     on_nodes_moved: rx.EventHandler[passthrough_event_spec(list[dict[str, Any]])]
     on_connect_edge: rx.EventHandler[passthrough_event_spec(dict[str, Any])]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from builder.api.errors import ApiError
+from builder.api.policy import public
 from builder.api.sse import run_events_response
 from runtime.config import get_settings
 from runtime.metrics import WEBHOOK_RESPONSES
@@ -43,7 +44,10 @@ def _api_error(error: HookError) -> ApiError:
     return ApiError(error.status, error.code, error.message, headers=headers, **error.details)
 
 
-@router.post(HOOK_PATH, responses=ANSWERS, openapi_extra={"requestBody": REQUEST_BODY})
+HOOK_ACCESS = public("the unguessable hook token in the path is the credential")
+
+
+@router.post(HOOK_PATH, responses=ANSWERS, openapi_extra={"requestBody": REQUEST_BODY, **HOOK_ACCESS})
 async def receive_hook(hook_id: str, request: Request) -> Response:
     """Start the workflow whose webhook node owns this address; the node's `respond` decides the answer."""
     try:
@@ -72,7 +76,10 @@ async def _answer(hook_id: str, request: Request) -> Response:
     return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
 
-@router.api_route(HOOK_PATH, methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
+@router.api_route(
+    HOOK_PATH, methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False,
+    openapi_extra=HOOK_ACCESS,
+)  # fmt: skip
 async def refuse_method(hook_id: str, request: Request) -> Response:
     """Webhooks take POST only."""
     WEBHOOK_RESPONSES.labels(code="405").inc()

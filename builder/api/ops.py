@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from builder.api.errors import ApiError, error_response
+from builder.api.policy import public
 from runtime.config import get_settings
 from runtime.ops import database_problem, redis_problem, render_metrics
 
@@ -41,6 +42,7 @@ READY_TIMEOUT_S = 1.5
     response_class=Response,
     summary="Prometheus metrics of every Trellis process on this host",
     responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}},
+    openapi_extra=public("scraped by Prometheus; no workspace data, kept off the Ingress"),
 )
 async def metrics() -> Response:
     """Counters and histograms summed over the web, worker and work-horse processes, plus queue gauges."""
@@ -48,7 +50,7 @@ async def metrics() -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get("/healthz", summary="Liveness: the process answers", openapi_extra=public("a probe; answers only ok"))
 async def healthz() -> dict[str, str]:
     """Always 200 while the process serves requests; it checks nothing else."""
     return {"status": "ok"}
@@ -59,6 +61,7 @@ async def healthz() -> dict[str, str]:
     summary="Readiness: the database and Redis (when configured) answer",
     response_model=Ready,
     responses={503: {"description": "A dependency is unreachable", "model": NotReady}},
+    openapi_extra=public("a probe; names only which dependency is down"),
 )
 async def readyz() -> JSONResponse:
     """200 `{"status": "ready"}`, or 503 `{"error": "not_ready", "message", "unreachable": ["database"|"redis"]}`."""

@@ -3,7 +3,7 @@
 Every POST, PUT, PATCH and DELETE with the login-session cookie must name an allowed origin in
 `Origin` (or, when a browser sends none, in `Referer`); anything else is refused with 403 before a
 route runs. Calls without the cookie (API keys, webhooks) are not affected, except the sign-in
-routes: a foreign page may not post a login or setup form either (login CSRF would sign the victim
+routes (login, setup, invitations): a foreign page may not post those forms either (login CSRF would sign the victim
 into the attacker's account). SameSite=Lax already keeps the cookie off most cross-site posts; this
 also covers same-site subdomains and old browsers.
 """
@@ -19,7 +19,8 @@ from builder.api.errors import ApiError, error_response
 from builder.identity import session_token
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-SIGN_IN_PATHS = "/api/auth/"
+SIGN_IN_PATHS = ("/api/auth/", "/api/invites/")
+"""Routes that sign a browser in: a foreign page may not post to them even without a cookie."""
 
 
 def request_origin(headers: Headers) -> str | None:

@@ -13,6 +13,9 @@ from builder.state.editor import EditorState as State
 from builder.state.editor.versions import EDITOR_UPLOAD_ID
 from components.flow_canvas import flow_canvas
 
+READ_ONLY = ~State.can_write
+"""True for a viewer: every control that would change or run the workflow is disabled."""
+
 
 def tool(icon: str, label: str, testid: str, **props: object) -> rx.Component:
     """A toolbar icon button with a tooltip."""
@@ -30,7 +33,7 @@ def save_form() -> rx.Component:
             rx.input(name="note", placeholder="Version note (optional)", size="2", width="200px",
                      data_testid="save-note"),
             rx.button(rx.icon("save", size=16), "Save", type="submit", data_testid="save-button",
-                      variant=rx.cond(State.dirty, "solid", "soft")),
+                      variant=rx.cond(State.dirty, "solid", "soft"), disabled=READ_ONLY),
             spacing="2",
         ),
         on_submit=State.save, reset_on_submit=True,
@@ -40,8 +43,8 @@ def save_form() -> rx.Component:
 def import_button() -> rx.Component:
     """Replace the graph with an uploaded workflow JSON."""
     return rx.upload.root(
-        tool("upload", "Import JSON (replaces the graph)", "import-button"),
-        id=EDITOR_UPLOAD_ID, accept={"application/json": [".json"]}, multiple=False, no_drag=True,
+        tool("upload", "Import JSON (replaces the graph)", "import-button", disabled=READ_ONLY),
+        id=EDITOR_UPLOAD_ID, accept={"application/json": [".json"]}, multiple=False, no_drag=True, disabled=READ_ONLY,
         on_drop=State.import_file(rx.upload_files(upload_id=EDITOR_UPLOAD_ID)),
         custom_attrs={"data-testid": "import-input"},
     )  # fmt: skip
@@ -55,11 +58,14 @@ def toolbar() -> rx.Component:
         rx.heading(State.workflow_name, size="4", data_testid="workflow-title", white_space="nowrap", overflow="hidden",
                    text_overflow="ellipsis", max_width="280px", flex_shrink="0"),
         rx.cond(State.dirty, rx.badge("Unsaved changes", color_scheme="amber", data_testid="dirty-badge")),
+        rx.cond(READ_ONLY, rx.badge("Read only: your role may look but not change or run", color_scheme="gray",
+                                    data_testid="read-only-badge")),
         rx.spacer(),
-        tool("undo-2", "Undo (Ctrl+Z)", "undo-button", on_click=State.undo, disabled=~State.can_undo),
-        tool("redo-2", "Redo (Ctrl+Shift+Z)", "redo-button", on_click=State.redo, disabled=~State.can_redo),
-        tool("layout-dashboard", "Tidy up", "layout-button", on_click=State.tidy_up),
-        tool("sticky-note", "Add a sticky note", "note-button", on_click=State.add_sticky_note),
+        tool("undo-2", "Undo (Ctrl+Z)", "undo-button", on_click=State.undo, disabled=~State.can_undo | READ_ONLY),
+        tool("redo-2", "Redo (Ctrl+Shift+Z)", "redo-button", on_click=State.redo, disabled=~State.can_redo | READ_ONLY),
+        tool("layout-dashboard", "Tidy up", "layout-button", on_click=State.tidy_up, disabled=READ_ONLY),
+        tool("sticky-note", "Add a sticky note", "note-button", on_click=State.add_sticky_note,
+             disabled=READ_ONLY),
         tool("history", "Version history", "history-button", on_click=State.toggle_history),
         tool("download", "Export JSON (last saved version)", "export-button", on_click=State.export),
         import_button(),
@@ -67,9 +73,10 @@ def toolbar() -> rx.Component:
         rx.cond(
             State.run_status.contains("running") | (State.run_status == "queued"),
             rx.button(rx.icon("square", size=14), "Cancel", color_scheme="red", variant="soft",
-                      on_click=State.cancel, data_testid="cancel-button"),
+                      on_click=State.cancel, data_testid="cancel-button", disabled=READ_ONLY),
         ),
-        rx.button(rx.icon("play", size=16), "Run", color_scheme="green", on_click=State.run, data_testid="run-button"),
+        rx.button(rx.icon("play", size=16), "Run", color_scheme="green", on_click=State.run, data_testid="run-button",
+                  disabled=READ_ONLY),
         account_menu(),
         width="100%", padding="8px 12px", align="center", spacing="2",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
@@ -110,7 +117,7 @@ def canvas() -> rx.Component:
     return rx.box(
         flow_canvas(
             nodes=State.nodes, edges=State.edges, statuses=State.statuses, status_changes=State.status_changes,
-            dirty=State.dirty, fit_nonce=State.fit_nonce, on_nodes_moved=State.nodes_moved,
+            dirty=State.dirty, fit_nonce=State.fit_nonce, read_only=READ_ONLY, on_nodes_moved=State.nodes_moved,
             on_connect_edge=State.connect_edge, on_drop_node=State.drop_node, on_delete_items=State.delete_items,
             on_select_ids=State.select_ids, on_undo=State.undo, on_redo=State.redo, on_copy_nodes=State.copy_nodes,
             on_paste_text=State.paste_text, on_status_resync=State.resync_statuses, on_focus_node=State.focus_node,

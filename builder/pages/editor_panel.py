@@ -179,7 +179,8 @@ def note_form() -> rx.Component:
 
 def node_panel() -> rx.Component:
     """The panel body for the current selection."""
-    return rx.box(
+    # A disabled fieldset disables every input, select and switch inside it: a viewer's panel is read-only.
+    return rx.el.fieldset(
         rx.match(
             State.selected_kind,
             ("node", node_form()),
@@ -189,5 +190,6 @@ def node_panel() -> rx.Component:
             rx.text("Select a node to edit it. Drag nodes in from the palette; wire an output handle (right) to an "
                     "input handle (left). Shift+drag selects several.", size="2", color_scheme="gray"),
         ),
-        data_testid="node-panel", width="100%",
+        disabled=~State.can_write, data_testid="node-panel", width="100%", border="none", padding="0", margin="0",
+        min_width="0",
     )  # fmt: skip

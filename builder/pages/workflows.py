@@ -8,14 +8,17 @@ from builder.pages.account import account_menu
 from builder.state.workflows import WorkflowListState as State
 
 IMPORT_UPLOAD_ID = "import-workflow"
+READ_ONLY = ~State.can_write
+"""True for a viewer: create, import, rename, duplicate and delete are disabled."""
 EDITOR_PREFIX = routes.editor_url("")
 
 
 def import_button() -> rx.Component:
     """A file picker that imports the chosen JSON documents at once."""
     return rx.upload.root(
-        rx.button(rx.icon("upload", size=16), "Import JSON", variant="soft"),
+        rx.button(rx.icon("upload", size=16), "Import JSON", variant="soft", disabled=READ_ONLY),
         id=IMPORT_UPLOAD_ID,
+        disabled=READ_ONLY,
         accept={"application/json": [".json"]},
         multiple=True,
         no_drag=True,
@@ -46,7 +49,9 @@ def name_form(on_submit: EventType[()], default: rx.Var[str] | str, submit_label
 def create_dialog() -> rx.Component:
     """The new-workflow dialog."""
     return rx.dialog.root(
-        rx.dialog.trigger(rx.button(rx.icon("plus", size=16), "New workflow", data_testid="new-workflow-button")),
+        rx.dialog.trigger(
+            rx.button(rx.icon("plus", size=16), "New workflow", data_testid="new-workflow-button", disabled=READ_ONLY)
+        ),
         rx.dialog.content(
             rx.dialog.title("New workflow"),
             rx.dialog.description("It starts with a manual trigger wired to an output.", size="2", mb="3"),
@@ -115,7 +120,7 @@ def import_problems() -> rx.Component:
     )  # fmt: skip
 
 
-def action_button(icon: str, label: str, on_click: EventSpec, testid: str, **props: str) -> rx.Component:
+def action_button(icon: str, label: str, on_click: EventSpec, testid: str, **props: str | rx.Var) -> rx.Component:
     """A small labelled icon button for a row action."""
     return rx.tooltip(
         rx.icon_button(rx.icon(icon, size=15), variant="ghost", size="2", on_click=on_click,
@@ -139,11 +144,13 @@ def workflow_row(workflow: rx.Var[dict[str, str]]) -> rx.Component:
             rx.hstack(
                 rx.link(rx.button(rx.icon("pencil-ruler", size=15), "Open", size="1", variant="soft"),
                         href=EDITOR_PREFIX + workflow_id, data_testid="open-button"),
-                action_button("pencil", "Rename", State.start_rename(workflow_id, name), "rename-button"),
-                action_button("copy", "Duplicate", State.duplicate(workflow_id), "duplicate-button"),
+                action_button("pencil", "Rename", State.start_rename(workflow_id, name), "rename-button",
+                              disabled=READ_ONLY),
+                action_button("copy", "Duplicate", State.duplicate(workflow_id), "duplicate-button",
+                              disabled=READ_ONLY),
                 action_button("download", "Export JSON", State.export(workflow_id), "export-button"),
                 action_button("trash-2", "Delete", State.ask_delete(workflow_id, name), "delete-button",
-                              color_scheme="red"),
+                              color_scheme="red", disabled=READ_ONLY),
                 spacing="3", justify="end",
             ),
         ),
@@ -187,15 +194,36 @@ def workflow_table() -> rx.Component:
     )
 
 
+def workspace_switcher() -> rx.Component:
+    """Pick the workspace to act in (shown when the user belongs to several)."""
+    return rx.select.root(
+        rx.select.trigger(data_testid="workspace-switcher", variant="ghost"),
+        rx.select.content(rx.foreach(State.workspaces, lambda w: rx.select.item(w["name"], value=w["id"]))),
+        value=State.workspace_id, on_change=State.switch_workspace, size="2",
+    )  # fmt: skip
+
+
+def settings_links() -> rx.Component:
+    """Links to the workspace's admin pages (shown to owners and admins only)."""
+    return rx.hstack(
+        rx.link("Members", href=routes.MEMBERS, size="2", data_testid="members-link"),
+        rx.link("API keys", href=routes.API_KEYS, size="2", data_testid="api-keys-link"),
+        rx.link("Audit log", href=routes.AUDIT, size="2", data_testid="audit-link"),
+        spacing="4", align="center",
+    )  # fmt: skip
+
+
 def workflows_page() -> rx.Component:
     """The page listing the workspace's workflows."""
     return rx.container(
         rx.vstack(
             rx.hstack(
-                rx.hstack(rx.icon("git-fork", size=26), rx.heading("Workflows", size="7"), align="center"),
+                rx.hstack(rx.icon("git-fork", size=26), rx.heading("Workflows", size="7"),
+                          rx.cond(State.workspaces.length() > 1, workspace_switcher()), align="center"),
                 rx.spacer(),
                 rx.link(rx.button(rx.icon("key-round", size=16), "Credentials", variant="soft", color_scheme="gray"),
                         href=routes.CREDENTIALS, data_testid="credentials-link"),
+                rx.cond(State.can_admin, settings_links()),
                 rx.cond(State.workflows.length() > 0, rx.hstack(import_button(), create_dialog(), spacing="3")),
                 account_menu(),
                 width="100%", align="center",

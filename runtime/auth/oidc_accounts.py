@@ -27,6 +27,7 @@ from runtime.store import (
     session_scope,
     user_for_identity,
 )
+from runtime.store.invites import accept_invites_for_email
 
 
 class OidcRefused(Exception):
@@ -72,7 +73,7 @@ def user_for_claims(session: Session, settings: Settings, issuer: str, claims: M
 
 def join_workspaces(session: Session, settings: Settings, user: User) -> list[Membership]:
     """A new user's memberships: those their pending invites grant, else the first workspace with the default role."""
-    invited = honour_pending_invites(session, user)
+    invited = accept_invites_for_email(session, user.id, user.email)
     if invited:
         return invited
     workspace = ensure_local_workspace(session)
@@ -80,15 +81,6 @@ def join_workspaces(session: Session, settings: Settings, user: User) -> list[Me
     session.add(membership)
     session.flush()
     return [membership]
-
-
-def honour_pending_invites(session: Session, user: User) -> list[Membership]:
-    """The memberships pending invites to `user.email` grant, accepting them (none until invites exist).
-
-    Merge point: the rbac branch adds `runtime/store/invites.accept_invites_for_email(session, user_id,
-    email) -> list[Membership]`; this function returns its result.
-    """
-    return []
 
 
 def oidc_login(

@@ -17,6 +17,7 @@ from runtime.store.credentials import (
 from runtime.store.engine import get_engine, make_engine, session_scope
 from runtime.store.idempotency import IdempotencyKey
 from runtime.store.identities import UserIdentity, link_identity, real_account_exists, user_for_identity
+from runtime.store.invites import Invite
 from runtime.store.login_sessions import LoginSession, close_login_session, member_for_token, open_login_session
 from runtime.store.migrate import current_revision, ensure_database, upgrade_database
 from runtime.store.runs import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger
@@ -50,6 +51,7 @@ __all__ = [
     "list_credentials",
     "IdempotencyKey",
     "InvalidValueError",
+    "Invite",
     "LoginSession",
     "Member",
     "Membership",

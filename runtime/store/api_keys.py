@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from runtime.errors import NotFound
 from runtime.store.accounts import ApiKey, Role, Workspace
+from runtime.store.audit import record_audit
 from runtime.store.columns import utcnow
 
 KEY_PREFIX = "trellis_"
@@ -45,7 +46,7 @@ def hash_key(plaintext: str) -> str:
 def create_api_key(
     session: Session, workspace_id: str, name: str, role: Role = Role.EDITOR, *, created_by: str | None = None
 ) -> CreatedKey:
-    """A new key for this workspace with `role`; the plaintext is only in the returned value."""
+    """A new key for this workspace with `role` (audited under `created_by`); the plaintext is only returned."""
     if session.get(Workspace, workspace_id) is None:
         raise NotFound(f"Workspace {workspace_id!r} not found")
     key = ApiKey(workspace_id=workspace_id, name=name.strip() or "API key", key_hash="", last_four="", role=role)
@@ -53,6 +54,8 @@ def create_api_key(
     key.key_hash, key.last_four, key.created_by = hash_key(plaintext), plaintext[-4:], created_by
     session.add(key)
     session.flush()
+    record_audit(session, workspace_id, created_by, "api_key.created", ("api_key", key.id), name=key.name,
+                 role=role.value)  # fmt: skip
     return CreatedKey(key, plaintext)
 
 
@@ -89,8 +92,9 @@ def list_api_keys(session: Session, workspace_id: str) -> list[ApiKey]:
     return list(session.exec(query).all())
 
 
-def revoke_api_key(session: Session, workspace_id: str, key_id: str) -> ApiKey:
-    """The key, revoked from now on (revoking twice keeps the first time); `NotFound` outside this workspace."""
+def revoke_api_key(session: Session, workspace_id: str, key_id: str, *, revoked_by: str | None = None) -> ApiKey:
+    """The key, revoked from now on (revoking twice keeps the first time, audited once under `revoked_by`);
+    `NotFound` outside this workspace."""
     key = session.exec(select(ApiKey).where(ApiKey.id == key_id, ApiKey.workspace_id == workspace_id)).first()
     if key is None:
         raise NotFound(f"API key {key_id!r} not found")
@@ -98,4 +102,5 @@ def revoke_api_key(session: Session, workspace_id: str, key_id: str) -> ApiKey:
         key.revoked_at = utcnow()
         session.add(key)
         session.flush()
+        record_audit(session, workspace_id, revoked_by, "api_key.revoked", ("api_key", key.id), name=key.name)
     return key

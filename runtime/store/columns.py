@@ -49,6 +49,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive; they were stored as UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def str_enum(enum_type: type[StrEnum]) -> sa.Enum:
     """A VARCHAR column type holding the enum's values; adding a value later needs no migration."""
     return sa.Enum(

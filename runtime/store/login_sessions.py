@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
-from runtime.store.accounts import Member, Membership, User
-from runtime.store.columns import id_field, ref_field, utcnow
+from runtime.store.accounts import Member, Membership, User, Workspace
+from runtime.store.columns import as_utc, id_field, ref_field, utcnow
 
 IDLE_TIMEOUT = timedelta(hours=24)
 ABSOLUTE_TIMEOUT = timedelta(days=7)
@@ -63,7 +63,7 @@ def member_for_token(session: Session, token: str) -> Member | None:
     if row is None:
         return None
     now = utcnow()
-    if now >= _aware(row.expires_at) or now - _aware(row.last_seen_at) >= IDLE_TIMEOUT:
+    if now >= as_utc(row.expires_at) or now - as_utc(row.last_seen_at) >= IDLE_TIMEOUT:
         session.delete(row)
         session.flush()
         return None
@@ -74,7 +74,7 @@ def member_for_token(session: Session, token: str) -> Member | None:
     ).first()
     if found is None:
         return None
-    if now - _aware(row.last_seen_at) >= TOUCH_RESOLUTION:
+    if now - as_utc(row.last_seen_at) >= TOUCH_RESOLUTION:
         row.last_seen_at = now
         session.add(row)
         session.flush()
@@ -87,6 +87,28 @@ def close_login_session(session: Session, token: str) -> None:
     session.execute(sa.delete(LoginSession).where(LoginSession.token_hash == hash_token(token)))  # type: ignore[arg-type]
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+def workspaces_of(session: Session, user_id: str) -> list[tuple[str, str]]:
+    """The workspaces the user is a member of, as (id, name), by name."""
+    rows = session.exec(
+        select(Workspace.id, Workspace.name)
+        .join(Membership, col(Membership.workspace_id) == Workspace.id)
+        .where(Membership.user_id == user_id)
+        .order_by(col(Workspace.name), col(Workspace.id))
+    ).all()
+    return [(workspace_id, name) for workspace_id, name in rows]
+
+
+def switch_workspace(session: Session, token: str, workspace_id: str) -> bool:
+    """Make the session act in `workspace_id`; False (and no change) unless its user is a member there."""
+    row = session.exec(select(LoginSession).where(LoginSession.token_hash == hash_token(token))).first()
+    if row is None:
+        return False
+    membership = session.exec(
+        select(Membership).where(Membership.user_id == row.user_id, Membership.workspace_id == workspace_id)
+    ).first()
+    if membership is None:
+        return False
+    row.workspace_id = workspace_id
+    session.add(row)
+    session.flush()
+    return True

@@ -18,6 +18,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
+from playwright.sync_api import Browser, Page
 from sqlmodel import Session, func, select
 
 from runtime.config import get_settings
@@ -36,7 +37,7 @@ from runtime.webhooks import hook_url_for_node
 from runtime.workflows import import_workflow
 from tests.api.auth_fixtures import auth_server, oidc_provider, set_up  # noqa: F401 (fixtures for this folder)
 from tests.api.v1_fixtures import api, keys, stuck_site, v1_server  # noqa: F401 (fixtures for this folder)
-from tests.e2e.conftest import browser, page  # noqa: F401
+from tests.e2e.conftest import browser, new_tab  # noqa: F401
 from tests.loopback import LoopbackServer
 from tests.processes import Server, running_server, running_workers
 
@@ -109,6 +110,13 @@ def chain(nodes: list[dict[str, Any]]) -> dict[str, Any]:
 
 def settings_for(server: Server) -> Any:
     return get_settings().model_copy(update={"public_url": server.url})
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:  # noqa: F811 (the e2e browser fixture)
+    """A fresh tab, signed out (the API pages need no login)."""
+    with new_tab(browser) as tab:
+        yield tab
 
 
 @pytest.fixture(scope="session")

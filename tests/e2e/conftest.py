@@ -1,15 +1,17 @@
 """A real Trellis server (`trellis serve`, prod build, one port) on a fresh PostgreSQL database,
-driven by Debian's Chromium through Playwright."""
+driven by Debian's Chromium through Playwright; tabs are signed in as the local workspace's owner."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlmodel import Session
 
-from runtime.store import make_engine
+from runtime.store import Role, ensure_local_workspace, make_engine, session_scope
+from tests.accounts import SignedIn, signed_in_member
 from tests.processes import Server, running_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -36,14 +38,34 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser tab (own cookies and storage) that accepts downloads."""
+@contextmanager
+def new_tab(browser: Browser, server_url: str | None = None, who: SignedIn | None = None) -> Iterator[Page]:
+    """A fresh browser tab (own cookies and storage) that accepts downloads; signed in as `who` when given."""
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 800})
+    if who is not None and server_url is not None:
+        context.add_cookies([who.cookie(server_url)])  # type: ignore[list-item]
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     yield tab
     context.close()
+
+
+@pytest.fixture(scope="session")
+def owner(server: Server) -> SignedIn:
+    """The owner of the server's local workspace (the one the browser tests store workflows in), signed in."""
+    engine = make_engine(server.database_url)
+    with session_scope(engine) as session:
+        workspace_id = ensure_local_workspace(session).id
+    signed_in = signed_in_member(engine, "owner@e2e.example", Role.OWNER, workspace_id)
+    engine.dispose()
+    return signed_in
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server, owner: SignedIn) -> Iterator[Page]:
+    """A fresh tab signed in as the local workspace's owner."""
+    with new_tab(browser, server.url, owner) as tab:
+        yield tab
 
 
 @pytest.fixture

@@ -27,6 +27,8 @@ class Caller:
     key_id: str
     workspace_id: str
     role: Role
+    user_id: str | None
+    """Who created the key: the actor its changes are audited under (None for a CLI-made key)."""
 
     @property
     def may_write(self) -> bool:
@@ -42,7 +44,7 @@ def unauthorized(message: str) -> ApiError:
 def _caller_for(token: str) -> Caller | None:
     with session_scope(get_engine()) as session:
         key = authenticate(session, token)
-        return None if key is None else Caller(key.id, key.workspace_id, key.role)
+        return None if key is None else Caller(key.id, key.workspace_id, key.role, key.created_by)
 
 
 async def current_caller(

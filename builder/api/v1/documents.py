@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from builder.api.v1.auth import Reader, Writer
 from builder.api.v1.db import workspace_session
 from builder.api.v1.models import DOCUMENT_DESCRIPTION, Id, WorkflowDetail, error_responses
-from builder.api.v1.workflows import workflow_detail
+from builder.api.v1.workflows import audit_api, workflow_detail
 from runtime.workflows import export_workflow, import_workflow, parse_upload
 
 router = APIRouter(prefix="/workflows", tags=["import and export"])
@@ -47,6 +47,7 @@ async def import_document(request: Request, caller: Writer, response: Response) 
     def store() -> WorkflowDetail:
         with workspace_session() as session:
             workflow = import_workflow(session, caller.workspace_id, raw)
+            audit_api(session, caller, "workflow.imported", workflow.id, name=workflow.name)
             return workflow_detail(session, caller.workspace_id, workflow)
 
     detail = await run_in_threadpool(store)
@@ -62,5 +63,6 @@ def export_document(workflow_id: Id, caller: Reader) -> JSONResponse:
     """The latest document of the workflow, ready to import elsewhere (no secrets: credentials are ids)."""
     with workspace_session() as session:
         document = export_workflow(session, caller.workspace_id, workflow_id)
+        audit_api(session, caller, "workflow.exported", workflow_id)
     filename = re.sub(r"[^A-Za-z0-9._-]+", "-", str(document.get("name", ""))).strip("-") or workflow_id
     return JSONResponse(document, headers={"Content-Disposition": f'attachment; filename="{filename}.json"'})

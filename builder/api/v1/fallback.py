@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from builder.api.errors import ApiError
+from builder.api.policy import public
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -49,5 +50,10 @@ def install_fallback(router: APIRouter) -> None:
         raise ApiError(404, "not_found", f"Nothing at {path!r}.")
 
     router.add_api_route(
-        "/{path:path}", unmatched, methods=METHODS, include_in_schema=False, route_class_override=AnyPathRoute
+        "/{path:path}",
+        unmatched,
+        methods=METHODS,
+        include_in_schema=False,
+        route_class_override=AnyPathRoute,
+        openapi_extra=public("answers only 404 or 405, after the router's API key check"),
     )

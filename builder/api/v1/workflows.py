@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from sqlmodel import Session, func, select
 
 from builder.api.errors import ApiError
-from builder.api.v1.auth import Reader, Writer
+from builder.api.v1.auth import Caller, Reader, Writer
 from builder.api.v1.db import workspace_session
 from builder.api.v1.models import (
     Id,
@@ -26,12 +26,19 @@ from runtime.store import (
     get_workflow,
     latest_version,
     list_workflows,
+    record_audit,
     rename_workflow,
     save_version,
 )
 from runtime.workflows import create_blank_workflow, import_workflow
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
+
+
+def audit_api(session: Session, caller: Caller, action: str, workflow_id: str, **details: str) -> None:
+    """Record a workflow action done through the REST API, under the key's creator, naming the key."""
+    record_audit(session, caller.workspace_id, caller.user_id, action, ("workflow", workflow_id),
+                 api_key=caller.key_id, **details)  # fmt: skip
 
 
 def workflow_summary(workflow: Workflow, latest: int) -> WorkflowSummary:
@@ -74,6 +81,7 @@ def create(body: WorkflowCreate, caller: Writer, response: Response) -> Workflow
         else:
             document = body.document if body.name is None else {**body.document, "name": body.name}
             workflow = import_workflow(session, caller.workspace_id, document)
+            audit_api(session, caller, "workflow.imported", workflow.id, name=workflow.name)
         detail = workflow_detail(session, caller.workspace_id, workflow)
     response.headers["Location"] = f"/api/v1/workflows/{detail.id}"
     return detail
@@ -108,5 +116,7 @@ def update(workflow_id: Id, body: WorkflowUpdate, caller: Writer) -> WorkflowDet
 def delete(workflow_id: Id, caller: Writer) -> Response:
     """Delete the workflow with its versions, runs and webhooks."""
     with workspace_session() as session:
+        name = get_workflow(session, caller.workspace_id, workflow_id).name
         delete_workflow(session, caller.workspace_id, workflow_id)
+        audit_api(session, caller, "workflow.deleted", workflow_id, name=name)
     return Response(status_code=204)

@@ -8,11 +8,11 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventSpec
 
+from builder.access import Need, acting_member, guarded, open_to_all
 from builder.clipboard import copy_snippet, paste
 from builder.graph_adapter import flow_edges, flow_nodes, issues_by_node
 from builder.graph_edit import EditRefused, add_node, add_note, connect, delete_items, move_items
 from builder.layout import tidy
-from builder.workspace import current_workspace_id
 from runtime.errors import NotFound, WorkflowInvalid
 from runtime.graph.validate import validate_document
 from runtime.store import get_engine, get_workflow, latest_version, session_scope
@@ -45,6 +45,7 @@ class DocumentMixin(rx.State, mixin=True):
     fit_nonce: int = 0
     selected_ids: list[str] = []
     side_tab: str = "node"
+    can_write: bool = False
 
     _doc: dict[str, Any] = {}
     _saved: dict[str, Any] = {}
@@ -83,14 +84,17 @@ class DocumentMixin(rx.State, mixin=True):
         self._show(copy.deepcopy(self._saved))
 
     @rx.event
+    @guarded(Need.READ)
     def load(self) -> None:
         """Open the workflow named in the URL at its latest saved version."""
         self.workflow_id = str(self.router.page.params.get("id", ""))
         self.not_found, self.selected_ids = "", []
         self._reset_run_view()
         try:
+            member = acting_member()
+            self.can_write = member.may_write
             with session_scope(get_engine()) as session:
-                workspace_id = current_workspace_id()
+                workspace_id = member.workspace_id
                 workflow = get_workflow(session, workspace_id, self.workflow_id)
                 self.workflow_name = workflow.name
                 document = dict(latest_version(session, workspace_id, self.workflow_id).document)
@@ -111,16 +115,19 @@ class DocumentMixin(rx.State, mixin=True):
         return None
 
     @rx.event
+    @guarded(Need.WRITE)
     def nodes_moved(self, moves: list[dict[str, Any]]) -> None:
         """Nodes or notes were dragged to new places (sent once, on drag stop)."""
         self._apply(move_items(self._doc, moves))
 
     @rx.event
+    @guarded(Need.WRITE)
     def connect_edge(self, wire: dict[str, Any]) -> EventSpec | None:
         """Wire two handles, or say why the node types forbid it."""
         return self._try(connect, wire["source"], wire["source_handle"], wire["target"], wire["target_handle"])
 
     @rx.event
+    @guarded(Need.WRITE)
     def drop_node(self, drop: dict[str, Any]) -> EventSpec | None:
         """A palette item was dropped on the canvas: add a node (or a note) there and select it."""
         try:
@@ -135,12 +142,14 @@ class DocumentMixin(rx.State, mixin=True):
         return None
 
     @rx.event
+    @guarded(Need.WRITE)
     def delete_items(self, items: dict[str, Any]) -> None:
         """Nodes, notes and wires were deleted on the canvas (Delete key)."""
         self._apply(delete_items(self._doc, items.get("nodes", []), items.get("edges", [])))
         self.select_ids([i for i in self.selected_ids if i not in set(items.get("nodes", []))])
 
     @rx.event
+    @guarded(Need.READ)
     def select_ids(self, ids: list[str]) -> None:
         """The canvas selection changed; one selected item brings its panel to the front."""
         self.selected_ids = list(ids)
@@ -155,11 +164,13 @@ class DocumentMixin(rx.State, mixin=True):
         self.select_ids(ids)
 
     @rx.event
+    @open_to_all
     def focus_node(self, canvas_id: str) -> None:
         """A node was clicked: bring its panel to the front."""
         self.side_tab = "node"
 
     @rx.event
+    @guarded(Need.WRITE)
     def undo(self) -> None:
         """Go back one edit."""
         if self._undo:
@@ -168,6 +179,7 @@ class DocumentMixin(rx.State, mixin=True):
             self._show(previous)
 
     @rx.event
+    @guarded(Need.WRITE)
     def redo(self) -> None:
         """Redo the edit last undone."""
         if self._redo:
@@ -176,11 +188,13 @@ class DocumentMixin(rx.State, mixin=True):
             self._show(following)
 
     @rx.event
+    @guarded(Need.READ)
     def copy_nodes(self, ids: list[str]) -> EventSpec:
         """Put the selected nodes and the wires between them on the clipboard as JSON."""
         return rx.set_clipboard(copy_snippet(self._doc, ids))
 
     @rx.event
+    @guarded(Need.WRITE)
     def paste_text(self, text: str) -> EventSpec | None:
         """Paste copied nodes, or a whole workflow JSON, as new nodes; they become the selection."""
         try:
@@ -192,12 +206,14 @@ class DocumentMixin(rx.State, mixin=True):
         return rx.toast.success(f"Pasted {len(new_ids)} item(s)")
 
     @rx.event
+    @guarded(Need.WRITE)
     def tidy_up(self) -> None:
         """Lay the graph out in columns, left to right."""
         self._apply(tidy(self._doc))
         self.fit_nonce += 1
 
     @rx.event
+    @guarded(Need.WRITE)
     def add_sticky_note(self) -> None:
         """Add an empty sticky note near the top left of the graph."""
         xs = [n["position"]["x"] for n in self._doc["nodes"]] or [0]

@@ -10,6 +10,7 @@ from typing import Any
 
 import reflex as rx
 
+from builder.access import open_to_all
 from builder.state.editor.document import DocumentMixin
 from runtime.events import Event
 
@@ -82,6 +83,7 @@ class LiveStatusMixin(DocumentMixin, mixin=True):
         return 1
 
     @rx.event
+    @open_to_all  # resends what this tab already holds; nothing is read from the store
     def resync_statuses(self, seen: dict[str, Any]) -> None:
         """The canvas missed changes: send it the whole status map once."""
         self.statuses = {"epoch": self._status_epoch, "seq": self._status_seq, "map": dict(self._status_map)}

@@ -8,11 +8,11 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import select
 
+from builder.access import Need, acting_workspace_id, guarded, open_to_all
 from builder.forms import FieldValueError, form_fields, parse_value, scope_references
 from builder.graph_adapter import NOTE_PREFIX
 from builder.graph_edit import EditRefused, rename_node, set_note_text, update_node
 from builder.state.editor.document import DocumentMixin
-from builder.workspace import current_workspace_id
 from runtime.config import get_settings
 from runtime.credential_types import types_for_slot
 from runtime.nodes import REGISTRY
@@ -23,14 +23,14 @@ from runtime.webhooks import hook_url_for_node
 def workspace_credentials() -> list[dict[str, str]]:
     """The credentials of the current workspace, by name: id, name and type (never the secret)."""
     with session_scope(get_engine()) as session:
-        rows = session.exec(select(Credential).where(Credential.workspace_id == current_workspace_id())).all()
+        rows = session.exec(select(Credential).where(Credential.workspace_id == acting_workspace_id())).all()
         return sorted(({"id": c.id, "name": c.name, "type": c.type} for c in rows), key=lambda c: c["name"])
 
 
 def saved_hook_url(workflow_id: str, node_id: str) -> str:
     """The URL of the webhook node's saved address, or "" until a version with the node is saved."""
     with session_scope(get_engine()) as session:
-        url = hook_url_for_node(session, get_settings(), current_workspace_id(), workflow_id, node_id)
+        url = hook_url_for_node(session, get_settings(), acting_workspace_id(), workflow_id, node_id)
     return url or ""
 
 
@@ -105,16 +105,19 @@ class PanelMixin(DocumentMixin, mixin=True):
         self._apply(update_node(self._doc, self.selected_id, **fields))
 
     @rx.event
+    @guarded(Need.READ)
     def load_credentials(self) -> None:
         """Read the workspace's credentials for the pickers."""
         self.credential_options = workspace_credentials()
 
     @rx.event
+    @open_to_all
     def set_palette_query(self, query: str) -> None:
         """Filter the palette by the text typed in its search box."""
         self.palette_query = query.strip().lower()
 
     @rx.event
+    @guarded(Need.WRITE)
     def set_param(self, name: str, text: str) -> None:
         """Store what was typed into a parameter field (an empty field falls back to the default)."""
         node = self._selected_node()
@@ -137,16 +140,19 @@ class PanelMixin(DocumentMixin, mixin=True):
         self._edit_node(params=params)
 
     @rx.event
+    @guarded(Need.WRITE)
     def set_flag(self, name: str, checked: bool) -> None:
         """Store a boolean parameter."""
         self.set_param(name, "true" if checked else "false")
 
     @rx.event
+    @guarded(Need.WRITE)
     def set_title(self, title: str) -> None:
         """Rename the node's label (its id and the expressions using it stay)."""
         self._edit_node(title=title.strip()[:200])
 
     @rx.event
+    @guarded(Need.WRITE)
     def set_node_id(self, new_id: str) -> EventSpec | None:
         """Change the node's id; wires and every `nodes.<old>` expression follow."""
         old = self.selected_id
@@ -160,6 +166,7 @@ class PanelMixin(DocumentMixin, mixin=True):
         return None
 
     @rx.event
+    @guarded(Need.WRITE)
     def set_credential(self, slot: str, credential_id: str) -> None:
         """Pick the stored credential a slot uses."""
         node = self._selected_node()
@@ -170,12 +177,14 @@ class PanelMixin(DocumentMixin, mixin=True):
             self._edit_node(credentials=chosen)
 
     @rx.event
+    @guarded(Need.WRITE)
     def set_note(self, text: str) -> None:
         """Change the selected sticky note's text."""
         self._editing_form = True
         self._apply(set_note_text(self._doc, self.selected_id, text))
 
     @rx.event
+    @open_to_all
     def copy_reference(self, reference: str) -> list[EventSpec]:
         """Copy `{{ reference }}` for pasting into a field."""
         return [rx.set_clipboard("{{ " + reference + " }}"), rx.toast.info(f"Copied {{{{ {reference} }}}}")]

@@ -10,10 +10,10 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import col, select
 
+from builder.access import Need, acting_workspace_id, guarded, open_to_all
 from builder.run_events import event_batches
 from builder.state.editor.live import LiveStatusMixin
 from builder.state.editor.versions import VersionsMixin
-from builder.workspace import current_workspace_id
 from runtime.config import get_settings
 from runtime.errors import NotFound
 from runtime.events import open_event_stream
@@ -64,18 +64,20 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
             row = session.exec(
                 select(NodeRun)
                 .where(NodeRun.run_id == self.run_id, NodeRun.node_id == self.selected_id,
-                       NodeRun.workspace_id == current_workspace_id())
+                       NodeRun.workspace_id == acting_workspace_id())
                 .order_by(col(NodeRun.started_at).desc())
             ).first()  # fmt: skip
             if row is not None:
                 self.node_detail = node_run_detail(row)
 
     @rx.event
+    @open_to_all
     def set_run_input(self, text: str) -> None:
         """Keep the JSON typed into the run input editor."""
         self.run_input = text
 
     @rx.event
+    @guarded(Need.WRITE)
     def run(self) -> EventSpec | list[EventSpec]:
         """Save unsaved edits as a new version, then run the latest version with the input typed."""
         if self.problems:
@@ -86,7 +88,7 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
             return rx.toast.error(f"The run input is not valid JSON: {error}")
         saved = self._save("Saved before a run") if self.dirty else None
         run_id, _ = start_run(
-            get_settings(), current_workspace_id(), self.workflow_id, trigger_payload(body), RunTrigger.MANUAL
+            get_settings(), acting_workspace_id(), self.workflow_id, trigger_payload(body), RunTrigger.MANUAL
         )
         self.run_id, self.run_status, self.node_detail = run_id, "queued", {}
         self._paint(dict.fromkeys((n["id"] for n in self._doc["nodes"]), "queued"))
@@ -95,10 +97,13 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
         return [type(self).follow_run, rx.toast.info(f"Started run {run_id}{note}")]
 
     @rx.event(background=True)
+    @guarded(Need.READ)
     async def follow_run(self) -> None:
         """Paint the run's events on the canvas as they happen, until it ends or another run is opened."""
         async with self:
             run_id = self.run_id
+        if not self._is_ours(run_id):
+            return  # a run id set by hand (setvar) must not stream another workspace's events
         stream = open_event_stream(get_settings())
         last_id: str | None = None
         silent_s = 0.0
@@ -120,11 +125,17 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
         finally:
             await stream.close()
 
+    def _is_ours(self, run_id: str) -> bool:
+        """Whether the run belongs to the acting member's workspace."""
+        with session_scope(get_engine()) as session:
+            run = session.get(Run, run_id)
+            return run is not None and run.workspace_id == acting_workspace_id()
+
     def _finished(self) -> bool:
         """Re-read the run on screen from the store; True (and painted) once it has ended."""
         with session_scope(get_engine()) as session:
             run = session.get(Run, self.run_id)
-            if run is None or run.workspace_id != current_workspace_id():
+            if run is None or run.workspace_id != acting_workspace_id():
                 return True
             if run.status in ACTIVE:
                 return False
@@ -136,7 +147,7 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
         with session_scope(get_engine()) as session:
             rows = session.exec(
                 select(Run)
-                .where(Run.workflow_id == self.workflow_id, Run.workspace_id == current_workspace_id())
+                .where(Run.workflow_id == self.workflow_id, Run.workspace_id == acting_workspace_id())
                 .order_by(col(Run.created_at).desc())
                 .limit(RUN_HISTORY_LIMIT)
             ).all()
@@ -147,6 +158,7 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
             ]  # fmt: skip
 
     @rx.event
+    @guarded(Need.READ)
     def set_side_tab(self, tab: str) -> None:
         """Show the node, runs or history tab of the side panel, read fresh."""
         self.side_tab = tab
@@ -156,6 +168,7 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
             self._read_runs()
 
     @rx.event
+    @guarded(Need.READ)
     def open_editor(self) -> None:
         """Page load: the workflow named in the URL, the workspace's credentials and the run history."""
         self.load()
@@ -166,7 +179,7 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
     def _open(self, run_id: str) -> None:
         with session_scope(get_engine()) as session:
             run = session.get(Run, run_id)
-            if run is None or run.workspace_id != current_workspace_id() or run.workflow_id != self.workflow_id:
+            if run is None or run.workspace_id != acting_workspace_id() or run.workflow_id != self.workflow_id:
                 raise NotFound(f"Run {run_id!r} not found")
             rows = session.exec(
                 select(NodeRun)
@@ -181,6 +194,7 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
         self._refresh_run_detail()
 
     @rx.event
+    @guarded(Need.READ)
     def open_run(self, run_id: str) -> EventSpec | None:
         """Paint a run's node states on the canvas; a run still going is followed live."""
         try:
@@ -190,16 +204,18 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
         return type(self).follow_run if self.run_status in ACTIVE else None
 
     @rx.event
+    @open_to_all
     def clear_run(self) -> None:
         """Stop showing a run on the canvas."""
         self._reset_run_view()
 
     @rx.event
+    @guarded(Need.WRITE)
     def cancel(self) -> EventSpec:
         """Cancel the run on screen: a queued one ends at once, a running one at its current node."""
         try:
             with session_scope(get_engine()) as session:
-                cancel_run(session, get_settings(), current_workspace_id(), self.run_id)
+                cancel_run(session, get_settings(), acting_workspace_id(), self.run_id)
         except NotFound as error:
             return rx.toast.error(str(error))
         return rx.toast.info("Cancelling the run")

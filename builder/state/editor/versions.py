@@ -7,9 +7,9 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventSpec
 
+from builder.access import Need, acting_workspace_id, guarded, open_to_all
 from builder.state.editor.document import DocumentMixin
 from builder.state.workflows import export_download, import_failure
-from builder.workspace import current_workspace_id
 from runtime.errors import WorkflowError
 from runtime.graph.schema import dump_document
 from runtime.graph.validate import validate_document
@@ -30,7 +30,7 @@ class VersionsMixin(DocumentMixin, mixin=True):
         """Store the document on screen as the workflow's next version; returns its number."""
         with session_scope(get_engine()) as session:
             version = save_version(
-                session, current_workspace_id(), self.workflow_id, self._doc, note=note.strip()[:500] or None
+                session, acting_workspace_id(), self.workflow_id, self._doc, note=note.strip()[:500] or None
             )
             number = version.number
         self._saved = dict(self._doc)
@@ -41,6 +41,7 @@ class VersionsMixin(DocumentMixin, mixin=True):
         return number
 
     @rx.event
+    @guarded(Need.WRITE)
     def save(self, form: dict[str, Any]) -> EventSpec:
         """Save the document as a new version with the note typed (optional)."""
         number = self._save(str(form.get("note", "")))
@@ -55,10 +56,11 @@ class VersionsMixin(DocumentMixin, mixin=True):
             self.versions = [
                 {"id": v.id, "number": str(v.number), "created": v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
                  "note": v.note or ""}
-                for v in list_versions(session, current_workspace_id(), self.workflow_id)
+                for v in list_versions(session, acting_workspace_id(), self.workflow_id)
             ]  # fmt: skip
 
     @rx.event
+    @guarded(Need.READ)
     def toggle_history(self) -> None:
         """Show the version history in the side panel (or go back to the node panel)."""
         self.side_tab = "node" if self.side_tab == "history" else "history"
@@ -66,10 +68,11 @@ class VersionsMixin(DocumentMixin, mixin=True):
             self._read_versions()
 
     @rx.event
+    @guarded(Need.WRITE)
     def restore_version(self, version_id: str) -> EventSpec:
         """Put a saved version's document on the canvas (an undoable edit; save to keep it)."""
         with session_scope(get_engine()) as session:
-            version = get_version(session, current_workspace_id(), version_id)
+            version = get_version(session, acting_workspace_id(), version_id)
             document, number = dict(version.document), version.number
         document.setdefault("notes", [])
         self._apply(document)
@@ -77,6 +80,7 @@ class VersionsMixin(DocumentMixin, mixin=True):
         return rx.toast.info(f"Version {number} restored on the canvas; save to make it the latest")
 
     @rx.event
+    @guarded(Need.READ)
     def export(self) -> list[EventSpec]:
         """Download the latest saved version as JSON (unsaved edits are not in it)."""
         events = [export_download(self.workflow_id)]
@@ -85,6 +89,7 @@ class VersionsMixin(DocumentMixin, mixin=True):
         return events
 
     @rx.event
+    @guarded(Need.WRITE)
     async def import_file(self, files: list[rx.UploadFile]) -> EventSpec | None:
         """Replace the graph with an uploaded workflow JSON; an invalid one is listed problem by problem."""
         self.import_problems, self.import_title = [], ""
@@ -102,6 +107,7 @@ class VersionsMixin(DocumentMixin, mixin=True):
         return None
 
     @rx.event
+    @open_to_all
     def dismiss_import_problems(self) -> None:
         """Hide the list of import problems."""
         self.import_problems, self.import_title = [], ""

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from runtime.errors import NotFound
-from runtime.store import ApiKey, Role, Workspace
+from runtime.store import ApiKey, AuditEvent, Role, Workspace
 from runtime.store.api_keys import authenticate, create_api_key, list_api_keys, revoke_api_key
 
 
@@ -73,3 +73,13 @@ def test_last_used_at_is_written_at_most_once_a_minute(session: Session, workspa
     session.commit()
     session.refresh(key)
     assert key.last_used_at is not None and key.last_used_at > first_use - timedelta(minutes=2)
+
+
+def test_creating_and_revoking_are_audited_once(session: Session, workspace: Workspace) -> None:
+    created = create_api_key(session, workspace.id, "ci", Role.VIEWER)
+    revoke_api_key(session, workspace.id, created.key.id)
+    revoke_api_key(session, workspace.id, created.key.id)
+
+    events = session.exec(select(AuditEvent).where(AuditEvent.target_id == created.key.id)).all()
+    assert sorted(e.action for e in events) == ["api_key.created", "api_key.revoked"]
+    assert all(created.plaintext not in str(e.details) for e in events)
