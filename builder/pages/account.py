@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from builder.access import signed_in_member
+from builder.access import open_to_all, signed_in_member
 from builder.native_form import native_form
 
 
@@ -14,6 +14,7 @@ class AccountState(rx.State):
     email: str = ""
 
     @rx.event
+    @open_to_all
     def load(self) -> None:
         """Read who the browser's session cookie signs in."""
         member = signed_in_member(self)

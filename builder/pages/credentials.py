@@ -136,8 +136,6 @@ def credentials_page() -> rx.Component:
             ),
             rx.text("Secrets are encrypted at rest and never shown again after saving; nodes name a credential, "
                     "and only the worker running a node decrypts it.", color_scheme="gray", size="2"),
-            rx.cond(State.access_error != "",
-                    rx.callout(State.access_error, color_scheme="red", data_testid="credentials-access-error")),
             rx.cond(State.loaded, credential_table(), rx.center(rx.spinner(size="3"), padding="4em")),
             credential_form(),
             delete_dialog(),

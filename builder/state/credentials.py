@@ -9,7 +9,7 @@ from typing import Any
 
 import reflex as rx
 
-from builder.access import Need, NotSignedIn, Refused, require_member
+from builder.access import Need, acting_member, guarded, open_to_all
 from runtime.credential_types import CREDENTIAL_TYPES, CredentialFieldsInvalid, credential_type
 from runtime.credentials import CredentialView, add_credential, credential_views, edit_credential, remove_credential
 from runtime.errors import NotFound
@@ -51,7 +51,6 @@ class CredentialsState(rx.State):
     credentials: list[dict[str, str]] = []
     loaded: bool = False
     can_manage: bool = False
-    access_error: str = ""
     editor_open: bool = False
     editing_id: str = ""
     form_type: str = "openai"
@@ -64,73 +63,57 @@ class CredentialsState(rx.State):
     delete_used_by: str = ""
     type_options: list[dict[str, str]] = [{"id": kind.id, "title": kind.title} for kind in CREDENTIAL_TYPES.values()]
 
-    def _member(self, need: Need) -> Member | None:
-        try:
-            member = require_member(self, need)
-        except (NotSignedIn, Refused) as error:
-            self.access_error = str(error)
-            return None
-        self.access_error = ""
-        return member
-
     @rx.event
+    @guarded(Need.READ)
     def load(self) -> None:
         """Page load: the workspace's credentials as the member's role may see them."""
-        member = self._member(Need.READ)
-        self.loaded = True
-        if member is None:
-            self.credentials, self.can_manage = [], False
-            return
-        self.can_manage = member.may_write
+        self._refresh(acting_member())
+
+    def _refresh(self, member: Member) -> None:
+        self.loaded, self.can_manage = True, member.may_write
         with session_scope(get_engine()) as session:
             views = credential_views(session, member.workspace_id)
         self.credentials = [credential_row(view, member.may_write) for view in views]
 
     @rx.event
+    @guarded(Need.WRITE)
     def start_create(self) -> None:
         """Open the form for a new credential."""
-        if self._member(Need.WRITE) is None:
-            return
         self.editing_id, self.form_name, self.form_error = "", "", ""
         self.set_form_type(self.form_type)
         self.editor_open = True
 
     @rx.event
+    @guarded(Need.WRITE)
     def set_form_type(self, type_id: str) -> None:
         """Show the fields of `type_id` in the new-credential form."""
-        if self._member(Need.WRITE) is None or type_id not in CREDENTIAL_TYPES:
+        if type_id not in CREDENTIAL_TYPES:
             return
         self.form_type, self.form_fields = type_id, form_fields(type_id, {}, editing=False)
         self.form_epoch += 1
 
     @rx.event
+    @guarded(Need.WRITE)
     def start_edit(self, credential_id: str) -> None:
         """Open the form for an existing credential: plain fields shown, secret ones blank."""
-        member = self._member(Need.WRITE)
-        if member is None:
-            return
-        try:
-            with session_scope(get_engine()) as session:
-                view = credential_views(session, member.workspace_id, credential_id)[0]
-        except NotFound as error:
-            self.access_error = str(error)
-            return
+        with session_scope(get_engine()) as session:
+            view = credential_views(session, acting_member().workspace_id, credential_id)[0]
         self.editing_id, self.form_type, self.form_name, self.form_error = view.id, view.type, view.name, ""
         self.form_fields = form_fields(view.type, view.plain_fields, editing=True)
         self.form_epoch += 1
         self.editor_open = True
 
     @rx.event
+    @open_to_all
     def set_editor_open(self, is_open: bool) -> None:
         """Close (or keep open) the credential form."""
         self.editor_open = is_open
 
     @rx.event
+    @guarded(Need.WRITE)
     def save(self, form_data: dict[str, Any]) -> None:
         """Create or update the credential from the submitted form; problems stay in the form."""
-        member = self._member(Need.WRITE)
-        if member is None:
-            return
+        member = acting_member()
         name = str(form_data.get(NAME_FIELD, ""))
         fields = {key: value for key, value in form_data.items() if key != NAME_FIELD}
         try:
@@ -143,33 +126,29 @@ class CredentialsState(rx.State):
             self.form_error = str(error)
             return
         self.editor_open = False
-        self.load()
+        self._refresh(member)
 
     @rx.event
+    @guarded(Need.WRITE)
     def ask_delete(self, credential_id: str) -> None:
         """Ask before deleting, naming the workflows that use the credential."""
-        member = self._member(Need.WRITE)
-        if member is None:
-            return
         row = next((row for row in self.credentials if row["id"] == credential_id), None)
         if row is not None:
             self.delete_id, self.delete_name, self.delete_used_by = row["id"], row["name"], row["used_by"]
 
     @rx.event
+    @open_to_all
     def cancel_delete(self, _open: bool = False) -> None:
         """Close the delete confirmation."""
         self.delete_id = ""
 
     @rx.event
+    @guarded(Need.WRITE)
     def confirm_delete(self) -> None:
         """Delete the credential asked about."""
-        member = self._member(Need.WRITE)
-        if member is None or not self.delete_id:
-            return
-        try:
+        member = acting_member()
+        delete_id, self.delete_id = self.delete_id, ""
+        if delete_id:
             with session_scope(get_engine()) as session:
-                remove_credential(session, member.workspace_id, member.user_id, self.delete_id)
-        except NotFound as error:
-            self.access_error = str(error)
-        self.delete_id = ""
-        self.load()
+                remove_credential(session, member.workspace_id, member.user_id, delete_id)
+        self._refresh(member)

@@ -6,7 +6,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from builder import routes
-from builder.access import signed_in_member
+from builder.access import open_to_all, signed_in_member
 from builder.api.auth.web import safe_next
 from runtime.auth.passwords import MIN_PASSWORD_LENGTH
 from runtime.auth.setup import setup_pending
@@ -40,6 +40,7 @@ class LoginState(rx.State):
     oidc_name: str = ""
 
     @rx.event
+    @open_to_all
     def load(self) -> EventSpec | None:
         """Read the query string; to /setup while no account exists, to `next` when already signed in."""
         if _setup_pending():
@@ -61,6 +62,7 @@ class SetupState(rx.State):
     token: str = ""
 
     @rx.event
+    @open_to_all
     def load(self) -> EventSpec | None:
         """Read the query string; to /login once setup is done."""
         if not _setup_pending():

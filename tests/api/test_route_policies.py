@@ -70,7 +70,7 @@ class Call:
     """False when the call names nothing of this workspace (a list, or a create in the caller's own)."""
 
 
-def calls(workflow_id: str, run_id: str) -> dict[tuple[str, str], Call]:
+def calls(workflow_id: str, run_id: str, credential_id: str) -> dict[tuple[str, str], Call]:
     """One call per `/api/v1` route; a route missing here fails the walk."""
     doc = example("branch_if.json")
     return {
@@ -89,13 +89,22 @@ def calls(workflow_id: str, run_id: str) -> dict[tuple[str, str], Call]:
         ("GET", "/api/v1/runs/{run_id}"): Call(f"/runs/{run_id}"),
         ("POST", "/api/v1/runs/{run_id}/cancel"): Call(f"/runs/{run_id}/cancel"),
         ("GET", "/api/v1/runs/{run_id}/events"): Call(f"/runs/{run_id}/events"),
+        ("GET", "/api/v1/credentials"): Call("/credentials", names_ours=False),
+        ("POST", "/api/v1/credentials"): Call(
+            "/credentials", {"name": "walk", "type": "openai", "fields": {"api_key": "sk-walk"}}, names_ours=False
+        ),
+        ("GET", "/api/v1/credentials/{credential_id}"): Call(f"/credentials/{credential_id}"),
+        ("PATCH", "/api/v1/credentials/{credential_id}"): Call(f"/credentials/{credential_id}", {"name": "taken"}),
+        ("DELETE", "/api/v1/credentials/{credential_id}"): Call(f"/credentials/{credential_id}"),
     }
 
 
 @pytest.fixture(scope="module")
-def ours(v1_server: V1Server, keys: Keys) -> tuple[str, str]:
-    """A workflow of the keys' workspace and a finished run of it: (workflow id, run id)."""
+def ours(v1_server: V1Server, keys: Keys) -> tuple[str, str, str]:
+    """A workflow of the keys' workspace, a finished run of it and a credential: (workflow, run, credential ids)."""
     with client_for(v1_server, keys.editor) as client:
+        credential = {"name": "ours", "type": "openai", "fields": {"api_key": "sk-ours"}}
+        credential_id = client.post("/credentials", json=credential).json()["id"]
         workflow_id = client.post("/workflows/import", json=example("branch_if.json")).json()["id"]
         started = client.post("/runs", json={"workflow_id": workflow_id, "input": {"id": 1, "amount": 5}})
         run_id = started.json()["run_id"]
@@ -103,46 +112,48 @@ def ours(v1_server: V1Server, keys: Keys) -> tuple[str, str]:
         while client.get(f"/runs/{run_id}").json()["status"] in {"queued", "running"}:
             assert time.monotonic() < deadline, "the run did not finish"
             time.sleep(0.2)
-    return workflow_id, run_id
+    return workflow_id, run_id, credential_id
 
 
-def snapshot(v1_server: V1Server, keys: Keys, workflow_id: str) -> tuple[str, str]:
-    """What the workflow's owner sees of it: its detail and its runs (to prove nothing changed)."""
+def snapshot(v1_server: V1Server, keys: Keys, ours: tuple[str, str, str]) -> tuple[str, str, str]:
+    """What the owner sees of the workflow, its runs and the credential (to prove nothing changed)."""
+    workflow_id, _, credential_id = ours
     with client_for(v1_server, keys.editor) as client:
         runs = client.get("/runs", params={"workflow_id": workflow_id})
-        return client.get(f"/workflows/{workflow_id}").text, runs.text
+        credential = client.get(f"/credentials/{credential_id}")
+        return client.get(f"/workflows/{workflow_id}").text, runs.text, credential.text
 
 
-def test_the_walk_covers_every_v1_route(ours: tuple[str, str]) -> None:
+def test_the_walk_covers_every_v1_route(ours: tuple[str, str, str]) -> None:
     v1 = {key for key in ROUTES if key[1].startswith("/api/v1/") and "{path:path}" not in key[1]}
     v1 -= {("HEAD", path) for _, path in v1}
     assert v1 == set(calls(*ours))
 
 
 def test_another_workspaces_key_gets_404_for_our_ids_and_never_sees_our_data(
-    v1_server: V1Server, keys: Keys, ours: tuple[str, str]
+    v1_server: V1Server, keys: Keys, ours: tuple[str, str, str]
 ) -> None:
-    workflow_id, run_id = ours
-    before = snapshot(v1_server, keys, workflow_id)
+    workflow_id, run_id, credential_id = ours
+    before = snapshot(v1_server, keys, ours)
     with client_for(v1_server, keys.other) as client:
-        for (method, template), call in calls(workflow_id, run_id).items():
+        for (method, template), call in calls(workflow_id, run_id, credential_id).items():
             answer = client.request(method, call.path, json=call.body)
             if call.names_ours:
                 assert answer.status_code == 404, (method, template, answer.text)
             else:
                 assert answer.status_code < 300, (method, template, answer.text)
-                assert workflow_id not in answer.text and run_id not in answer.text, (method, template)
-    assert snapshot(v1_server, keys, workflow_id) == before
+                assert not {workflow_id, run_id, credential_id} & set(answer.text.split('"')), (method, template)
+    assert snapshot(v1_server, keys, ours) == before
 
 
 def test_a_viewer_key_is_refused_every_write_and_changes_nothing(
-    v1_server: V1Server, keys: Keys, ours: tuple[str, str]
+    v1_server: V1Server, keys: Keys, ours: tuple[str, str, str]
 ) -> None:
-    workflow_id, run_id = ours
-    before = snapshot(v1_server, keys, workflow_id)
+    workflow_id, run_id, credential_id = ours
+    before = snapshot(v1_server, keys, ours)
     with client_for(v1_server, keys.viewer) as client:
-        for (method, template), call in calls(workflow_id, run_id).items():
+        for (method, template), call in calls(workflow_id, run_id, credential_id).items():
             answer = client.request(method, call.path, json=call.body)
             expected = 403 if ROUTES[(method, template)] == "write" else 200
             assert answer.status_code == expected, (method, template, answer.text)
-    assert snapshot(v1_server, keys, workflow_id) == before
+    assert snapshot(v1_server, keys, ours) == before

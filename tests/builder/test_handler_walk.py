@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from builder.access import POLICY_ATTRIBUTE, Need
+from builder.state.credentials import CredentialsState
 from builder.state.editor import EditorState
 from runtime.executor.dispatch import create_run
 from runtime.store import (
@@ -130,6 +131,11 @@ def handler_args(o: Ours) -> dict[str, tuple[Any, ...] | Callable[[], tuple[Any,
         "ApiKeysState.revoke": (o.key_id,), "ApiKeysState.forget_new_key": (),
         "AuditState.load": (), "AuditState.apply_filters": ({"action": "any", "actor": "any"},),
         "AuditState.turn_page": (1,), "InviteState.open": (),
+        "CredentialsState.load": (), "CredentialsState.start_create": (),
+        "CredentialsState.set_form_type": ("http_header",), "CredentialsState.start_edit": (o.credential_id,),
+        "CredentialsState.set_editor_open": (True,), "CredentialsState.save": ({"__name": "mine", "api_key": "sk-x"},),
+        "CredentialsState.ask_delete": (o.credential_id,), "CredentialsState.cancel_delete": (),
+        "CredentialsState.confirm_delete": (), "AccountState.load": (), "LoginState.load": (), "SetupState.load": (),
     }  # fmt: skip
 
 
@@ -138,6 +144,7 @@ NAMES_OURS = {
     "EditorState.run", "EditorState.restore_version", "EditorState.export", "WorkflowListState.rename",
     "WorkflowListState.duplicate", "WorkflowListState.confirm_delete", "WorkflowListState.export",
     "MembersState.set_role", "MembersState.remove", "ApiKeysState.revoke", "WorkflowListState.switch_workspace",
+    "CredentialsState.start_edit", "CredentialsState.confirm_delete",
 }  # fmt: skip
 """Handlers that name one of our records: another workspace's member must be told it is not found."""
 
@@ -174,6 +181,8 @@ def aimed_at_ours(cls: type[rx.State], who: SignedIn, o: Ours, engine: sa.Engine
         state.dirty = True  # as if edited: run and save would store it
     if hasattr(state, "rename_id"):
         state.rename_id = state.delete_id = o.workflow_id  # type: ignore[attr-defined]
+    if isinstance(state, CredentialsState):
+        state.delete_id = o.credential_id
     return state
 
 

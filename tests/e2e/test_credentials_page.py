@@ -3,14 +3,17 @@ with the secret left blank, pick it in the editor's panel, and a viewer seeing n
 
 from __future__ import annotations
 
+import re
+
 import sqlmodel
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session
 
 from runtime.credentials import add_credential, open_credential
 from runtime.store import Credential, Role, ensure_local_workspace
 from runtime.workflows import starter_document
 from tests.accounts import signed_in_member
+from tests.e2e.conftest import new_tab
 from tests.e2e.editor_helpers import latest_document, open_editor, save, select, stored_workflow
 from tests.processes import Server
 
@@ -80,7 +83,10 @@ def test_a_viewer_sees_names_and_types_only(page: Page, server: Server, db: Sess
     expect(page.get_by_test_id("credential-edit-button")).to_have_count(0)
 
 
-def test_without_a_session_the_page_says_to_sign_in(page: Page, server: Server) -> None:
-    page.goto(f"{server.url}/settings/credentials")
-    expect(page.get_by_test_id("credentials-access-error")).to_contain_text("Sign in")
-    expect(page.get_by_test_id("credential-masked")).to_have_count(0)
+def test_without_a_session_the_page_sends_you_to_sign_in(browser: Browser, server: Server) -> None:
+    with new_tab(browser) as page:
+        page.goto(f"{server.url}/settings/credentials")
+        expect(page).to_have_url(
+            re.compile(r"/login\?next=%2Fsettings%2Fcredentials|/login\?next=/settings/credentials")
+        )
+        expect(page.get_by_test_id("credential-masked")).to_have_count(0)

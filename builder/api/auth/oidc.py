@@ -22,6 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from builder.api.auth.web import browser_session_token, client_address, safe_next, signed_in_answer
 from builder.api.errors import ApiError
+from builder.api.policy import public
 from runtime.auth.oidc_accounts import OidcRefused, oidc_login
 from runtime.config import Settings, get_settings
 from runtime.egress import EgressBlocked, GuardedHttpx2Transport
@@ -84,7 +85,7 @@ async def issuer_metadata(client: StarletteOAuth2App, settings: Settings) -> dic
     return metadata
 
 
-@router.get("/login")
+@router.get("/login", openapi_extra=public("starts signing in with the identity provider"))
 async def start_oidc_login(request: Request, next: str = "/") -> Response:
     """Send the browser to the identity provider (state, nonce and PKCE S256 challenge included)."""
     settings = get_settings()
@@ -95,7 +96,7 @@ async def start_oidc_login(request: Request, next: str = "/") -> Response:
     return response
 
 
-@router.get("/callback")
+@router.get("/callback", openapi_extra=public("the provider's code, state and nonce are checked"))
 async def oidc_callback(request: Request) -> Response:
     """Check the provider's answer and sign the user in; 400 for a bad state, code or id_token."""
     settings = get_settings()

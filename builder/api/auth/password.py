@@ -23,6 +23,7 @@ from builder.api.auth.web import (
     wants_json,
 )
 from builder.api.errors import ApiError
+from builder.api.policy import public
 from runtime.auth.login_limits import TooManyFailures, check_not_locked_out, count_failure
 from runtime.auth.signin import log_out, normalise_email, password_login
 from runtime.config import get_settings
@@ -34,7 +35,7 @@ LOGIN_PAGE = "/login"
 WRONG_CREDENTIALS = "Wrong email or password."
 
 
-@router.post("/login")
+@router.post("/login", openapi_extra=public("the email and password are the credential"))
 async def log_in(request: Request) -> Response:
     """Sign in with email and password; a new session replaces any the browser had."""
     settings = get_settings()
@@ -62,7 +63,7 @@ async def log_in(request: Request) -> Response:
     return signed_in_answer(request, signed_in.token, settings, target, email=signed_in.member.email)
 
 
-@router.post("/logout")
+@router.post("/logout", openapi_extra=public("ends only the session the caller's own cookie names"))
 async def log_out_of_session(request: Request) -> Response:
     """End the browser's session (its row is deleted) and drop the cookie; then to the login page."""
     settings = get_settings()

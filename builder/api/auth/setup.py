@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from builder.api.auth.web import client_address, from_this_machine, page_with, read_fields, refusal, signed_in_answer
 from builder.api.errors import ApiError
+from builder.api.policy import public
 from runtime.auth.passwords import hash_password, password_problem
 from runtime.auth.setup import SetupDone, complete_setup, setup_pending, setup_token_matches, workspace_name_problem
 from runtime.auth.signin import SignedIn, email_problem, normalise_email
@@ -34,7 +35,7 @@ def _pending() -> bool:
         return setup_pending(session)
 
 
-@router.get("/setup")
+@router.get("/setup", openapi_extra=public("says only whether setup is pending"))
 async def setup_status() -> JSONResponse:
     """`{"pending": true}` while the first owner has to be created; 404 afterwards."""
     if not await run_in_threadpool(_pending):
@@ -42,7 +43,7 @@ async def setup_status() -> JSONResponse:
     return JSONResponse({"pending": True})
 
 
-@router.post("/setup")
+@router.post("/setup", openapi_extra=public("only while no account exists, from this machine or with the setup token"))
 async def set_up(request: Request) -> Response:
     """Create the owner from email, password (twice) and workspace name, and sign them in."""
     if not await run_in_threadpool(_pending):
