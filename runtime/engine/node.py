@@ -71,6 +71,7 @@ async def execute(
     *,
     params: BaseModel | None = None,
     tools: tuple[Tool, ...] = (),
+    call_key: str | None = None,
 ) -> Any:
     """Run `node` under its retry and timeout settings, emitting its events; returns what `run` returned.
 
@@ -95,6 +96,7 @@ async def execute(
             loop=frame.loop,
             tools=tools,
             revealed=revealed,
+            call_key=call_key,
         )
         await emit("node_started", {"attempt": attempt, "input": json_ready(ctx.input)})
         began = time.perf_counter()

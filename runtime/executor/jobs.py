@@ -6,6 +6,10 @@ job id to RQ's intermediate list (`BLMOVE`, as RQ does), then one script per ste
 hash's `status`, `worker_name`, `started_at` and `ended_at` as RQ writes them, and expires it after
 its `result_ttl` / `failure_ttl`. RQ's started/finished registries and result streams are not
 kept: the run row in the database is the record of what happened.
+
+A job id can stay in RQ's intermediate list if a process dies right after taking it (before its
+run is claimed); nothing here takes it back. The reconciler (`runtime.executor.reaper`) does: a run
+still `queued` that is not in the queue is queued again and its intermediate entry removed.
 """
 
 from __future__ import annotations
@@ -79,6 +83,10 @@ class JobQueue:
             raise ValueError(f"Job {job_id!r} calls {func_name!r}; the trellis queue only holds {RUN_JOB} jobs.")
         limit = DEFAULT_TIMEOUT_S if timeout is None else float(timeout)
         return RunJob(job_id, str(args[0]), None if limit < 0 else limit)
+
+    async def put_back(self, job_id: str) -> None:
+        """Put a job at the front of the queue again (its run was handed back or could not be claimed)."""
+        await self._connection.lpush(self._queue_key, job_id)
 
     async def finish(self, job_id: str, ok: bool) -> None:
         """Mark the job finished (`ok`) or failed, and let it expire as RQ would."""
