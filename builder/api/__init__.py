@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from builder.api import hooks, ops, v1
+from builder.api import approval_page, hooks, ops, v1
 from builder.api.errors import install_error_handlers
 
 
@@ -20,6 +20,6 @@ def create_api() -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
     )  # fmt: skip
     install_error_handlers(api)
-    for router in (hooks.router, v1.router, ops.router):
+    for router in (hooks.router, v1.router, ops.router, approval_page.router):
         api.include_router(router)
     return api

@@ -75,40 +75,57 @@ async def execute(
     Raises `NodeFailed` when the last attempt failed. Cancellation is never caught.
     """
     run, node_id, settings = frame.run, node.spec.id, node.spec.settings
-    emit = _emitter(run, node_id, frame.loop)
+    emit = node_emitter(run, node_id, frame.loop)
     run.started.add(node_id)
     params = node.params if params is None else params
     for attempt in range(1, settings.retry_attempts + 1):
-        ctx = NodeContext(
-            run_id=run.run_id,
-            node_id=node_id,
-            trigger=run.trigger,
-            outputs=outputs,
-            inputs=inputs,
-            emit=emit,
-            services=run.services,
-            credential_ids=node.spec.credentials,
-            attempt=attempt,
-            loop=frame.loop,
-            tools=tools,
-        )
+        ctx = node_context(node, frame, inputs, outputs, emit, attempt=attempt, tools=tools)
         await emit("node_started", {"attempt": attempt, "input": json_ready(ctx.input)})
         began = time.perf_counter()
         try:
             output = await _attempt(node, params, ctx, frame)
         except Exception as error:
-            await _failed(node, emit, attempt, error)
+            await report_failure(node, emit, attempt, error)
             await asyncio.sleep(settings.retry_backoff_s * 2 ** (attempt - 1))
             continue
         value = output.output if isinstance(output, Routed) else output
         duration_ms = round((time.perf_counter() - began) * 1000, 3)
-        await emit("node_finished", {"attempt": attempt, "output": json_ready(value), "duration_ms": duration_ms})
+        handles = output.handles if isinstance(output, Routed) else node.handles
+        finished = {"attempt": attempt, "output": json_ready(value), "duration_ms": duration_ms, "handles": handles}
+        await emit("node_finished", finished)
         run.finished(node_id, value)
         return output
     raise AssertionError("retry_attempts is at least 1")
 
 
-async def _failed(node: NodeRuntime, emit: Emit, attempt: int, error: Exception) -> None:
+def node_context(
+    node: NodeRuntime,
+    frame: Frame,
+    inputs: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    emit: Emit,
+    *,
+    attempt: int = 1,
+    tools: tuple[Tool, ...] = (),
+) -> NodeContext:
+    """The context one attempt of `node` runs with."""
+    run = frame.run
+    return NodeContext(
+        run_id=run.run_id,
+        node_id=node.spec.id,
+        trigger=run.trigger,
+        outputs=outputs,
+        inputs=inputs,
+        emit=emit,
+        services=run.services,
+        credential_ids=node.spec.credentials,
+        attempt=attempt,
+        loop=frame.loop,
+        tools=tools,
+    )
+
+
+async def report_failure(node: NodeRuntime, emit: Emit, attempt: int, error: Exception) -> None:
     """Report a failed attempt; raises `NodeFailed` unless another attempt follows."""
     message, retryable = _describe(error)
     will_retry = retryable and attempt < node.spec.settings.retry_attempts
@@ -141,7 +158,8 @@ def _describe(error: Exception) -> tuple[str, bool]:
     return f"{type(error).__name__}: {error}", False
 
 
-def _emitter(run: RunScope, node_id: str, loop: dict[str, Any] | None) -> Emit:
+def node_emitter(run: RunScope, node_id: str, loop: dict[str, Any] | None) -> Emit:
+    """How node `node_id` adds events to the run's stream (inside a loop, tagged with the item index)."""
     if loop is None:
 
         async def emit(event: str, data: dict[str, Any]) -> None:

@@ -16,18 +16,29 @@ from runtime.engine import CompiledWorkflow, RunOutcome, compile_workflow, run_c
 from runtime.errors import WorkflowInvalid
 from runtime.events import RUN_FINISHED, EventBatcher, EventStream, RedisEventStream, open_event_stream
 from runtime.executor.cancel import cancel_requested, forget_cancel
-from runtime.executor.recorder import Claim, ClaimedRun, NodeRunRecorder, RunWrite, apply_writes, run_ended
+from runtime.executor.recorder import (
+    Claim,
+    ClaimedRun,
+    NodeRunRecorder,
+    RunWrite,
+    apply_writes,
+    run_ended,
+    run_waiting,
+)
+from runtime.executor.replays import load_replay
 from runtime.executor.services import run_services
 from runtime.executor.writer import RunWriter
 from runtime.graph.schema import WorkflowDocument
 from runtime.metrics import RunMeter
 from runtime.store import NodeRunStatus, RunStatus, WorkflowVersion, get_engine, session_scope
+from runtime.store.approvals import any_decided, reopen_waiting_run
 
 log = logging.getLogger(__name__)
 
 CANCEL_POLL_S = 0.2
 STOPPED = {"node_id": None, "message": "The worker stopped before the run finished."}
 Emit = Callable[[str, str | None, dict[str, Any]], Awaitable[None]]
+OUTCOME_STATUS = {"succeeded": RunStatus.SUCCEEDED, "failed": RunStatus.FAILED, "waiting": RunStatus.WAITING}
 
 
 async def run_with_limits(
@@ -57,8 +68,7 @@ async def run_with_limits(
             message = f"The run took longer than its {timeout_s:g} s limit and was stopped."
             return RunStatus.FAILED, None, {"node_id": None, "message": message, "reason": "timeout"}
     outcome = task.result()
-    status = RunStatus.SUCCEEDED if outcome.status == "succeeded" else RunStatus.FAILED
-    return status, outcome, outcome.error
+    return OUTCOME_STATUS[outcome.status], outcome, outcome.error
 
 
 @lru_cache(maxsize=256)
@@ -122,13 +132,20 @@ class RunExecutor:
             log.exception("Run %s failed unexpectedly", run_id)
             error = {"node_id": None, "message": f"Internal error: {type(failure).__name__}: {failure}"}
         finally:
-            if status is not RunStatus.SUCCEEDED:
-                open_status = NodeRunStatus.CANCELLED if status is RunStatus.CANCELLED else NodeRunStatus.FAILED
-                nodes.close_open(open_status, (error or {}).get("message", ""))
-            await self.writer.write(run_ended(run_id, status, output, error))
-            meter.finish(status.value)
-            forget_cancel(run_id)
-            await emit("run_finished", None, {"status": status.value, "output": output, "error": error})
+            if status is RunStatus.WAITING:
+                await self.writer.write(run_waiting(run_id))
+                forget_cancel(run_id)
+                await emit("run_waiting", None, {"status": status.value, "waiting_on": list(output)})
+            else:
+                if status is not RunStatus.SUCCEEDED:
+                    open_status = NodeRunStatus.CANCELLED if status is RunStatus.CANCELLED else NodeRunStatus.FAILED
+                    nodes.close_open(open_status, (error or {}).get("message", ""))
+                await self.writer.write(run_ended(run_id, status, output, error))
+                meter.finish(status.value)
+                forget_cancel(run_id)
+                await emit("run_finished", None, {"status": status.value, "output": output, "error": error})
+        if status is RunStatus.WAITING and await asyncio.to_thread(_decided_meanwhile, run, list(output)):
+            return await self.execute(run_id)  # decided while the run was pausing: resume it here
         return status
 
     async def aclose(self) -> None:
@@ -159,9 +176,21 @@ async def _run_document(
         compiled = compiled_version(run.workflow_version_id)
     except (WorkflowInvalid, ValueError) as error:
         return RunStatus.FAILED, None, {"node_id": None, "message": str(error)}
+    replay = await asyncio.to_thread(load_replay, run) if run.replay_of else None
     async with run_services(settings, run.workspace_id, run.id, redis=redis) as services:
-        work = run_compiled(compiled, run.input, run_id=run.id, services=services, emit=emit)
+        work = run_compiled(compiled, run.input, run_id=run.id, services=services, emit=emit, replay=replay)
         status, outcome, error = await run_with_limits(
             work, compiled.document.settings.timeout_s, lambda: cancel_requested(settings, run.id, services.redis)
         )
+    if status is RunStatus.WAITING and outcome is not None:
+        return status, outcome.waiting_on, None
     return status, (outcome.output if outcome else None), error
+
+
+def _decided_meanwhile(run: ClaimedRun, node_ids: list[str]) -> bool:
+    """Whether an approval the run paused at was decided before the pause was stored; if so the run is
+    queued again (a conditional UPDATE, so the decider's own requeue and this one never both win)."""
+    with session_scope(get_engine()) as session:
+        return (
+            any_decided(session, run.workspace_id, run.id, node_ids) and reopen_waiting_run(session, run.id) is not None
+        )

@@ -16,7 +16,11 @@ import sqlalchemy as sa
 from runtime.executor.writer import RunWriter
 from runtime.store import NodeRun, NodeRunStatus, Run, RunStatus, new_id, utcnow
 
-FINISHED = {"node_finished": NodeRunStatus.SUCCEEDED, "node_failed": NodeRunStatus.FAILED}
+FINISHED = {
+    "node_finished": NodeRunStatus.SUCCEEDED,
+    "node_failed": NodeRunStatus.FAILED,
+    "node_waiting": NodeRunStatus.WAITING,
+}
 RUNS: sa.Table = Run.__table__  # type: ignore[attr-defined]
 NODE_RUNS: sa.Table = NodeRun.__table__  # type: ignore[attr-defined]
 
@@ -31,6 +35,9 @@ class ClaimedRun:
     workflow_version_id: str
     trigger: str
     input: Any
+    replay_of: str | None = None
+    replay: dict[str, Any] | None = None
+    """For a replay: `{"from_node", "input"}`."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ class RunEnded:
 RunWrite = Claim | NodeRunStarted | NodeRunEnded | RunEnded
 
 _CLAIM_COLUMNS = (RUNS.c.id, RUNS.c.workspace_id, RUNS.c.workflow_id, RUNS.c.workflow_version_id, RUNS.c.trigger,
-                  RUNS.c.input)  # fmt: skip
+                  RUNS.c.input, RUNS.c.replay_of, RUNS.c.replay)  # fmt: skip
 _END_NODE_RUN = (
     sa.update(NODE_RUNS)
     .where(NODE_RUNS.c.id == sa.bindparam("b_id"), NODE_RUNS.c.workspace_id == sa.bindparam("b_workspace_id"))
@@ -74,6 +81,7 @@ _END_NODE_RUN = (
         finished_at=sa.bindparam("finished_at"),
         output=sa.bindparam("output"),
         error=sa.bindparam("error"),
+        handles=sa.bindparam("handles"),
     )  # fmt: skip
 )
 _END_RUN = (
@@ -125,6 +133,11 @@ def _claim(connection: sa.Connection, run_ids: list[str]) -> dict[str, ClaimedRu
     return {row[0]: ClaimedRun(*row) for row in rows}
 
 
+def run_waiting(run_id: str) -> RunEnded:
+    """The write pausing a run at its approvals: `waiting`, no output, no error, not finished."""
+    return RunEnded(run_id, {"status": RunStatus.WAITING, "output": None, "error": None, "finished_at": None})
+
+
 def run_ended(run_id: str, status: RunStatus, output: Any, error: dict[str, Any] | None) -> RunEnded:
     """The write storing a run's final status, output and error."""
     return RunEnded(run_id, {"status": status, "output": output, "error": error, "finished_at": utcnow()})
@@ -165,15 +178,18 @@ class NodeRunRecorder:
     def _insert(self, node_id: str, attempt: int, status: NodeRunStatus, **fields: Any) -> str:
         row = {
             "id": new_id("nr"), "workspace_id": self.workspace_id, "run_id": self.run_id, "node_id": node_id,
-            "attempt": attempt, "status": status, "input": None, "output": None, "error": None,
+            "attempt": attempt, "status": status, "input": None, "output": None, "error": None, "handles": None,
             "started_at": utcnow(), "finished_at": None, **fields,
         }  # fmt: skip
         self.writer.write_later(NodeRunStarted(row))
         return str(row["id"])
 
     def _finish(self, node_run_id: str, status: NodeRunStatus, data: dict[str, Any]) -> None:
-        succeeded = status is NodeRunStatus.SUCCEEDED
-        error = None if succeeded else {"message": data.get("error"), "retryable": data.get("retryable", False)}
-        values = {"status": status, "finished_at": utcnow(), "output": data.get("output") if succeeded else None,
+        # A waiting node run (an approval's request) ends when the decision is recorded, in a new row.
+        succeeded, failed = status is NodeRunStatus.SUCCEEDED, status is NodeRunStatus.FAILED
+        error = {"message": data.get("error"), "retryable": data.get("retryable", False)} if failed else None
+        values = {"status": status, "finished_at": None if status is NodeRunStatus.WAITING else utcnow(),
+                  "output": None if failed else data.get("output"),
+                  "handles": list(data["handles"]) if succeeded and "handles" in data else None,
                   "error": error}  # fmt: skip
         self.writer.write_later(NodeRunEnded(node_run_id, self.workspace_id, values))

@@ -49,6 +49,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """`moment` with its UTC zone: SQLite hands timestamps back without one, though they were stored as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def str_enum(enum_type: type[StrEnum]) -> sa.Enum:
     """A VARCHAR column type holding the enum's values; adding a value later needs no migration."""
     return sa.Enum(
