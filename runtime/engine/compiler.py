@@ -101,12 +101,13 @@ class _Compiler:
             if planned.node_type.type == APPROVAL_TYPE:
                 builder.add_node(node_id, _Step(self.runtime(node_id), planned, settle=open_request))
                 builder.add_node(decision_step(node_id), DecisionStep(self.runtime(node_id)))
-                _join(builder, [node_id, *request_branch(self.plan, node_id)], decision_step(node_id))
             else:
                 builder.add_node(node_id, _Step(self.runtime(node_id), planned))
         for node_id in member_ids:
             sources = [graph_source(self.plan, wire) for wire in self.plan.nodes[node_id].wires]
             _join(builder, list(dict.fromkeys(sources)) or [START], node_id)
+            if self.plan.nodes[node_id].node_type.type == APPROVAL_TYPE:
+                _join(builder, [node_id, *request_branch(self.plan, node_id)], decision_step(node_id))
         return builder
 
     def runtime(self, node_id: str) -> NodeRuntime:
