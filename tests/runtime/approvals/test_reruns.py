@@ -45,7 +45,8 @@ def test_a_failed_run_resumes_at_its_failed_node_without_rerunning_finished_ones
     blocked = LoopbackServer()  # its port is not allowed yet: the node fails as a refused destination
     document = flow(
         [node("start", "manual_trigger"), node("first", "http_request", url=counter.url("/a")),
-         node("second", "http_request", url=blocked.url("/b")), node("done", "output", value="{{ nodes.second.output.body }}")],
+         node("second", "http_request", url=blocked.url("/b")),
+         node("done", "output", value="{{ nodes.second.output.body }}")],
         [edge("start", "first"), edge("first", "second"), edge("second", "done")],
     )  # fmt: skip
     _, run_id, status = start(configured, document, {})
