@@ -73,6 +73,7 @@ def _status(decision: str) -> ApprovalStatus:
 
 def _record(session: Session, approval: Approval, status: ApprovalStatus, comment: str | None, by: Decider) -> None:
     if not record_decision(session, approval, status, comment or None, by.label):
+        session.expunge(approval)  # keeps the first decision readable after the rollback
         raise AlreadyDecided(approval)
     record_audit(
         session, approval.workspace_id, by.user_id, f"approval.{status.value}", ("run", approval.run_id),
