@@ -2,7 +2,7 @@
 the output handles each finished node run fired.
 
 Revision ID: 0006_approvals
-Revises: 0005
+Revises: 0006_durable_runs
 Create Date: 2026-11-21
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0006_approvals"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006_durable_runs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
