@@ -55,7 +55,7 @@ async def decide_approval(run_id: Id, node_id: Id, body: DecisionIn, caller: Wri
     except AlreadyDecided as error:
         taken = error.approval
         raise ApiError(
-            409, "already_decided", str(error), status=taken.status.value, decided_by=taken.decided_by
+            409, "already_decided", str(error), decision=taken.status.value, decided_by=taken.decided_by
         ) from None
     return approval_out(approval)
 
