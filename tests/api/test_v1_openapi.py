@@ -28,6 +28,8 @@ OPERATIONS = {
     ("get", "/api/v1/workflows/{workflow_id}/versions/{number}"), ("post", "/api/v1/workflows/import"),
     ("get", "/api/v1/workflows/{workflow_id}/export"), ("post", "/api/v1/runs"), ("get", "/api/v1/runs"),
     ("get", "/api/v1/runs/{run_id}"), ("post", "/api/v1/runs/{run_id}/cancel"), ("get", "/api/v1/runs/{run_id}/events"),
+    ("get", "/api/v1/runs/{run_id}/approvals"), ("post", "/api/v1/runs/{run_id}/approvals/{node_id}"),
+    ("post", "/api/v1/runs/{run_id}/resume"), ("post", "/api/v1/runs/{run_id}/replay"),
 }  # fmt: skip
 WITHOUT_INPUT = {("get", "/api/v1/me"), ("get", "/api/v1/workflows")}
 """Operations with no parameter or body: there is nothing to make invalid."""
