@@ -69,6 +69,7 @@ async def execute(
     *,
     params: BaseModel | None = None,
     tools: tuple[Tool, ...] = (),
+    call_key: str | None = None,
 ) -> Any:
     """Run `node` under its retry and timeout settings, emitting its events; returns what `run` returned.
 
@@ -79,7 +80,7 @@ async def execute(
     run.started.add(node_id)
     params = node.params if params is None else params
     for attempt in range(1, settings.retry_attempts + 1):
-        ctx = node_context(node, frame, inputs, outputs, emit, attempt=attempt, tools=tools)
+        ctx = node_context(node, frame, inputs, outputs, emit, attempt=attempt, tools=tools, call_key=call_key)
         await emit("node_started", {"attempt": attempt, "input": json_ready(ctx.input)})
         began = time.perf_counter()
         try:
@@ -107,6 +108,7 @@ def node_context(
     *,
     attempt: int = 1,
     tools: tuple[Tool, ...] = (),
+    call_key: str | None = None,
 ) -> NodeContext:
     """The context one attempt of `node` runs with."""
     run = frame.run
@@ -122,6 +124,7 @@ def node_context(
         attempt=attempt,
         loop=frame.loop,
         tools=tools,
+        call_key=call_key,
     )
 
 

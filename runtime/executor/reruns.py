@@ -11,6 +11,7 @@ from runtime.errors import NotFound, WorkflowError
 from runtime.executor.dispatch import dispatch, version_timeout_s
 from runtime.executor.replays import create_replay
 from runtime.store import Run, RunStatus, get_engine, session_scope
+from runtime.store.approvals import RESUMED_ATTEMPTS
 
 RUNS: sa.Table = Run.__table__  # type: ignore[attr-defined]
 
@@ -29,7 +30,7 @@ def resume_run(settings: Settings, workspace_id: str, run_id: str) -> Run:
         reopened = session.execute(
             sa.update(RUNS)
             .where(RUNS.c.id == run_id, RUNS.c.status == RunStatus.FAILED)
-            .values(status=RunStatus.QUEUED, error=None, output=None, finished_at=None)
+            .values(status=RunStatus.QUEUED, error=None, output=None, finished_at=None, attempts=RESUMED_ATTEMPTS)
         ).rowcount
         if not reopened:
             raise NotResumable(f"Run {run_id!r} is {run.status.value}; only a failed run can be resumed.")

@@ -18,6 +18,9 @@ from runtime.store.runs import Run, RunStatus
 from runtime.store.webhooks import new_token, token_hash
 
 LINK_TTL = timedelta(days=7)
+RESUMED_ATTEMPTS = 1
+"""`run.attempts` of a run put back on the queue on purpose (decided, resumed): the next claim counts 2,
+which makes the executor resume it from its checkpoint, and the crash budget starts over."""
 """How long a link works when the node sets no timeout."""
 
 
@@ -131,7 +134,8 @@ def due_approvals(session: Session, now: datetime, limit: int = 100) -> list[App
 
 
 def reopen_waiting_run(session: Session, run_id: str) -> str | None:
-    """Mark a `waiting` run `queued` again; its version id, or None if it was not waiting.
+    """Mark a `waiting` run `queued` again, to be resumed from its checkpoint; its version id, or None if
+    it was not waiting.
 
     A conditional UPDATE: when a decision, a timeout and the executor pausing the run race, one reopens it.
     """
@@ -139,7 +143,7 @@ def reopen_waiting_run(session: Session, run_id: str) -> str | None:
     row = session.execute(
         sa.update(runs)
         .where(runs.c.id == run_id, runs.c.status == RunStatus.WAITING)
-        .values(status=RunStatus.QUEUED)
+        .values(status=RunStatus.QUEUED, attempts=RESUMED_ATTEMPTS)
         .returning(runs.c.workflow_version_id)
     ).first()
     return None if row is None else str(row[0])

@@ -18,7 +18,7 @@ STATUS_WINDOW = 8
 
 EVENT_STATUS = {"node_started": "running", "node_finished": "succeeded", "node_skipped": "skipped",
                 "node_waiting": "waiting"}  # fmt: skip
-RUN_STATUS = {"run_started": "running", "run_waiting": "waiting"}
+RUN_STATUS = {"run_started": "running", "run_resumed": "running", "run_waiting": "waiting"}
 MAX_WINDOW = 500
 """A batch of more changes than this is sent as a gap, and the canvas asks for a snapshot instead."""
 TOKEN_BUFFER_CHARS = 20_000
