@@ -3,12 +3,13 @@ is replayed from a node with an edited input and shown side by side with the ori
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from runtime.store import Role, ensure_local_workspace, make_engine
+from runtime.store import NodeRun, Role, Run, ensure_local_workspace, make_engine
 from runtime.store.approvals import Approval
 from tests.accounts import signed_in_member
 from tests.e2e.editor_helpers import node, open_editor, stored_workflow
@@ -101,3 +102,40 @@ def test_a_past_run_is_replayed_from_a_node_and_compared_side_by_side(page: Page
     expect(page.get_by_test_id("current-run")).to_contain_text("succeeded")
     rows = page.get_by_test_id("runs-panel").locator("[data-testid^=run-row-]")
     expect(rows).to_have_count(2)
+
+
+def test_a_failed_run_resumes_from_its_failed_node(page: Page, server: Server, db: Session) -> None:
+    # The egress guard refuses 127.0.0.1 on this server, so `fetch` fails on every attempt; what the
+    # Resume button must show is that only `fetch` runs again, not the nodes that finished before it.
+    document = workflow("Fetcher", [
+        placed("start", "manual_trigger", 0), placed("first", "set", 260, fields={"n": "1"}),
+        placed("fetch", "http_request", 520, url="http://127.0.0.1:9/"),
+    ], [edge("start", "first"), edge("first", "fetch")])  # fmt: skip
+    workflow_id = stored_workflow(db, document)
+    sign_in(page, server, db, "resumer@example.com")
+    open_editor(page, server.url, workflow_id)
+    page.get_by_test_id("tab-runs").click()
+    page.get_by_test_id("run-button").click()
+    expect(page.get_by_test_id("current-run")).to_contain_text("failed", timeout=SLOW)
+    expect(node(page, "fetch")).to_have_attribute("data-status", "failed")
+
+    page.get_by_test_id("resume-run-button").click()
+
+    run = resumed_run(db, workflow_id)
+    assert run.status == "failed" and run.attempts >= 2
+    expect(page.get_by_test_id("current-run")).to_contain_text("failed", timeout=SLOW)
+    expect(page.get_by_test_id("runs-panel").locator("[data-testid^=run-row-]")).to_have_count(1)  # the same run
+    nodes = [row.node_id for row in db.exec(select(NodeRun).where(NodeRun.run_id == run.id))]
+    assert (nodes.count("start"), nodes.count("first"), nodes.count("fetch")) == (1, 1, 2)
+
+
+def resumed_run(db: Session, workflow_id: str) -> Run:
+    """The workflow's one run, once its resumed execution has ended."""
+    deadline = time.monotonic() + SLOW / 1000
+    while True:
+        db.expire_all()
+        run = db.exec(select(Run).where(Run.workflow_id == workflow_id)).one()
+        fetches = db.exec(select(NodeRun).where(NodeRun.run_id == run.id, NodeRun.node_id == "fetch")).all()
+        if (len(fetches) == 2 and run.status == "failed") or time.monotonic() > deadline:
+            return run
+        time.sleep(0.2)
