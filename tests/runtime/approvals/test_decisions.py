@@ -118,3 +118,16 @@ def test_a_decision_names_a_real_approval_of_the_callers_workspace(configured: s
     with pytest.raises(ValueError, match="decision must be one of"):
         decide(get_settings(), configured, run_id, "ask", "maybe", None, ADA)
     assert run_row(run_id).status is RunStatus.WAITING and approval(run_id).status == "pending"
+
+
+def test_a_waiting_run_is_cancelled_at_once_and_a_later_decision_does_not_revive_it(configured: str) -> None:
+    from runtime.executor.dispatch import cancel_run
+
+    _, run_id, _ = start(configured, refund_flow(), {"amount": 4})
+    with session_scope(get_engine()) as session:
+        cancel_run(session, get_settings(), configured, run_id)
+    run = run_row(run_id)
+    assert run.status is RunStatus.CANCELLED and "waited for an approval" in run.error["message"]
+    assert latest(run_id)["ask"].status == "cancelled"
+    decide(get_settings(), configured, run_id, "ask", "approve", None, ADA)
+    assert run_row(run_id).status is RunStatus.CANCELLED
