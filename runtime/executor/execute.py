@@ -245,6 +245,7 @@ class RunExecutor:
         if status is not RunStatus.SUCCEEDED:
             open_status = NodeRunStatus.CANCELLED if status is RunStatus.CANCELLED else NodeRunStatus.FAILED
             nodes.close_open(open_status, (error or {}).get("message", ""))
+        self.leases.drop(run.id)  # its status leaves `running`: the heartbeat must not take that for a lost lease
         stored = await self.writer.write(run_ended(run.id, run.lease_epoch, status, output, error))
         forget_cancel(run.id)
         if not stored:
@@ -257,6 +258,7 @@ class RunExecutor:
     async def _hand_back(self, run: ClaimedRun, held: HeldRun) -> RunStatus | None:
         """Queue the run again for another executor (it resumes from its last checkpoint)."""
         held.lost = True  # nothing more is written for it here
+        self.leases.drop(run.id)
         released = await self.writer.write(Released(run.id, run.lease_epoch))
         log.info("Run %s handed back%s", run.id, "" if released else " (already taken by another executor)")
         return RunStatus.QUEUED if released else None

@@ -91,9 +91,11 @@ class Leases:
         """One heartbeat: extend the held leases, stop the runs whose lease is gone."""
         if not self.held:
             return
+        # Judge only runs held before the UPDATE began: their claims committed before it, so it sees them.
+        judged = dict(self.held)
         alive = await asyncio.to_thread(self._extend)
-        for run_id, held in list(self.held.items()):
-            if alive.get(run_id) != held.epoch and not held.lost:
+        for run_id, held in judged.items():
+            if self.held.get(run_id) is held and alive.get(run_id) != held.epoch and not held.lost:
                 log.warning("Lost the lease of run %s (another executor took it); stopping it here", run_id)
                 self.lose(run_id)
 

@@ -19,6 +19,7 @@ STATUS_WINDOW = 8
 EVENT_STATUS = {"node_started": "running", "node_finished": "succeeded", "node_skipped": "skipped",
                 "node_waiting": "waiting"}  # fmt: skip
 RUN_STATUS = {"run_started": "running", "run_resumed": "running", "run_waiting": "waiting"}
+"""Run events that change the run's status; `run_resumed`: another executor took over, or a decision came."""
 MAX_WINDOW = 500
 """A batch of more changes than this is sent as a gap, and the canvas asks for a snapshot instead."""
 TOKEN_BUFFER_CHARS = 20_000
