@@ -17,8 +17,9 @@ from runtime.approvals.decide import AlreadyDecided, Decider, decide
 from runtime.config import get_settings
 from runtime.errors import NotFound, WorkflowError
 from runtime.events import Event
+from runtime.executor import reruns
 from runtime.executor.replays import NotReplayable, latest_node_runs
-from runtime.executor.reruns import NotResumable, resume_run, start_replay
+from runtime.executor.reruns import NotResumable
 from runtime.store import NodeRun, Run, get_engine, session_scope
 from runtime.store.approvals import run_approvals
 
@@ -87,14 +88,15 @@ class RunActionsMixin(RunsMixin, mixin=True):
             return rx.toast.error(str(error))
         self.approval_comment = ""
         self._open(self.run_id)
-        return [type(self).follow_run, rx.toast.info(f"{decision.title()}d; the run continues")]
+        done = "Approved" if decision == "approve" else "Rejected"
+        return [type(self).follow_run, rx.toast.info(f"{done}; the run continues")]
 
     @rx.event
     def resume_run(self) -> EventSpec | list[EventSpec]:
         """Run the failed run on screen again from its checkpoint (finished nodes are not re-run)."""
         try:
             member = require_member(self, Need.WRITE)
-            resume_run(get_settings(), member.workspace_id, self.run_id)
+            reruns.resume_run(get_settings(), member.workspace_id, self.run_id)
         except (NotSignedIn, Refused, NotFound, NotResumable) as error:
             return rx.toast.error(str(error))
         self._open(self.run_id)
@@ -122,7 +124,7 @@ class RunActionsMixin(RunsMixin, mixin=True):
         original = self.run_id
         try:
             member = require_member(self, Need.WRITE)
-            replay = start_replay(get_settings(), member.workspace_id, original, self.replay_node, new_input)
+            replay = reruns.start_replay(get_settings(), member.workspace_id, original, self.replay_node, new_input)
         except (NotSignedIn, Refused, NotFound, NotReplayable, ValueError, WorkflowError) as error:
             return rx.toast.error(str(error))
         self.replay_node, self.side_tab = "", "runs"  # the compare view is in the runs tab
