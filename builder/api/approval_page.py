@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from builder.identity import member_from_cookie_header
-from runtime.approvals.decide import AlreadyDecided, Decider, decide_by_token
+from runtime.approvals.decide import AlreadyDecided, Decider, RunEnded, decide_by_token
 from runtime.config import get_settings
 from runtime.errors import NotFound
 from runtime.store import get_engine, session_scope
@@ -87,6 +87,8 @@ async def submit(token: str, request: Request) -> HTMLResponse:
         return _page("Link not valid", f"<p>{escape(str(error))}</p>", 404)
     except AlreadyDecided as error:
         return _page("Already decided", _outcome(error.approval), 409)
+    except RunEnded as error:
+        return _page("Run ended", f"<p>{escape(str(error))}</p>", 409)
     except ValueError as error:
         return _page("Not decided", f"<p>{escape(str(error))}</p>", 422)
     return _page("Thank you", _outcome(approval) + "<p>The run continues.</p>")

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from runtime.config import Settings
 from runtime.errors import NotFound, WorkflowError
 from runtime.executor.dispatch import dispatch, version_timeout_s
-from runtime.store import Run, get_engine, record_audit, session_scope
+from runtime.store import Run, RunStatus, get_engine, record_audit, session_scope
 from runtime.store.approvals import (
     DECISIONS,
     Approval,
@@ -20,6 +20,8 @@ from runtime.store.approvals import (
     reopen_waiting_run,
 )
 
+ENDED = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
+
 
 class AlreadyDecided(WorkflowError):
     """The approval was decided before (or timed out): the first decision stands."""
@@ -28,6 +30,10 @@ class AlreadyDecided(WorkflowError):
         self.approval = approval
         by = f" by {approval.decided_by}" if approval.decided_by else ""
         super().__init__(f"Approval {approval.node_id!r} of run {approval.run_id!r} was already {approval.status}{by}.")
+
+
+class RunEnded(WorkflowError):
+    """The run ended (cancelled, say) before its approval was decided: there is nothing left to decide."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,8 @@ def decide(
 ) -> Approval:
     """Record `decision` ("approve" or "reject") on the run's approval at `node_id` and resume the run.
 
-    Raises `NotFound` (no such approval in this workspace), `ValueError` (another answer) or `AlreadyDecided`.
+    Raises `NotFound` (no such approval in this workspace), `ValueError` (another answer), `AlreadyDecided`
+    or `RunEnded` (the run was cancelled while it waited).
     """
     with session_scope(get_engine()) as session:
         approval = find_approval(session, workspace_id, run_id, node_id)
@@ -72,6 +79,11 @@ def _status(decision: str) -> ApprovalStatus:
 
 
 def _record(session: Session, approval: Approval, status: ApprovalStatus, comment: str | None, by: Decider) -> None:
+    run = session.get(Run, approval.run_id)
+    if approval.is_open and run is not None and run.status in ENDED:
+        raise RunEnded(
+            f"Run {run.id!r} is {run.status.value}; its approval {approval.node_id!r} can no longer be decided."
+        )
     if not record_decision(session, approval, status, comment or None, by.label):
         session.expunge(approval)  # keeps the first decision readable after the rollback
         raise AlreadyDecided(approval)

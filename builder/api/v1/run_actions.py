@@ -10,7 +10,7 @@ from builder.api.v1.auth import Caller, Reader, Writer
 from builder.api.v1.db import workspace_session
 from builder.api.v1.models import ApprovalOut, DecisionIn, Id, ReplayIn, RunAccepted, error_responses
 from builder.api.v1.runs import accepted, get_run
-from runtime.approvals.decide import AlreadyDecided, Decider, decide
+from runtime.approvals.decide import AlreadyDecided, Decider, RunEnded, decide
 from runtime.config import get_settings
 from runtime.executor.replays import NotReplayable
 from runtime.executor.reruns import NotResumable, resume_run, start_replay
@@ -57,6 +57,8 @@ async def decide_approval(run_id: Id, node_id: Id, body: DecisionIn, caller: Wri
         raise ApiError(
             409, "already_decided", str(error), decision=taken.status.value, decided_by=taken.decided_by
         ) from None
+    except RunEnded as error:
+        raise ApiError(409, "run_finished", str(error)) from None
     return approval_out(approval)
 
 

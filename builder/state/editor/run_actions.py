@@ -13,7 +13,7 @@ from sqlmodel import Session
 from builder.access import Need, NotSignedIn, Refused, require_member
 from builder.state.editor.runs import RunsMixin
 from builder.workspace import current_workspace_id
-from runtime.approvals.decide import AlreadyDecided, Decider, decide
+from runtime.approvals.decide import AlreadyDecided, Decider, RunEnded, decide
 from runtime.config import get_settings
 from runtime.errors import NotFound, WorkflowError
 from runtime.events import Event
@@ -84,7 +84,7 @@ class RunActionsMixin(RunsMixin, mixin=True):
             member = require_member(self, Need.WRITE)
             decide(get_settings(), member.workspace_id, self.run_id, node_id, decision, self.approval_comment,
                    Decider(member.user_id, member.email))  # fmt: skip
-        except (NotSignedIn, Refused, NotFound, AlreadyDecided, ValueError) as error:
+        except (NotSignedIn, Refused, NotFound, AlreadyDecided, RunEnded, ValueError) as error:
             return rx.toast.error(str(error))
         self.approval_comment = ""
         self._open(self.run_id)

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from runtime.approvals.decide import AlreadyDecided, Decider, decide, decide_by_token
+from runtime.approvals.decide import AlreadyDecided, Decider, RunEnded, decide, decide_by_token
 from runtime.approvals.sweep import time_out_due
 from runtime.config import get_settings
 from runtime.errors import NotFound
@@ -120,7 +120,7 @@ def test_a_decision_names_a_real_approval_of_the_callers_workspace(configured: s
     assert run_row(run_id).status is RunStatus.WAITING and approval(run_id).status == "pending"
 
 
-def test_a_waiting_run_is_cancelled_at_once_and_a_later_decision_does_not_revive_it(configured: str) -> None:
+def test_a_waiting_run_is_cancelled_at_once_and_its_approval_can_no_longer_be_decided(configured: str) -> None:
     from runtime.executor.dispatch import cancel_run
 
     _, run_id, _ = start(configured, refund_flow(), {"amount": 4})
@@ -129,5 +129,6 @@ def test_a_waiting_run_is_cancelled_at_once_and_a_later_decision_does_not_revive
     run = run_row(run_id)
     assert run.status is RunStatus.CANCELLED and "waited for an approval" in run.error["message"]
     assert latest(run_id)["ask"].status == "cancelled"
-    decide(get_settings(), configured, run_id, "ask", "approve", None, ADA)
-    assert run_row(run_id).status is RunStatus.CANCELLED
+    with pytest.raises(RunEnded, match="can no longer be decided"):
+        decide(get_settings(), configured, run_id, "ask", "approve", None, ADA)
+    assert run_row(run_id).status is RunStatus.CANCELLED and approval(run_id).status == "pending"
