@@ -21,7 +21,7 @@ from runtime.errors import WorkflowInvalid
 from runtime.events import RUN_FINISHED, EventBatcher, EventStream, RedisEventStream, open_event_stream
 from runtime.executor.cancel import cancel_requested, forget_cancel
 from runtime.executor.checkpointer import LeaseLost, open_checkpointer
-from runtime.executor.lease import DATABASE_ERRORS, HeldRun, Leases, lease_owner
+from runtime.executor.lease import DATABASE_UNAVAILABLE, HeldRun, Leases, lease_owner
 from runtime.executor.recorder import (
     Claim,
     ClaimedRun,
@@ -157,7 +157,7 @@ class RunExecutor:
         last checkpoint (`run_resumed`). Whatever happens (a node failing, a bug, a cancel), the run
         ends with a stored final status and a `run_finished` event, in that order, with three
         exceptions that leave the run to another executor and write nothing more: its lease was lost
-        (None), the database failed (None; the lease expires and the reaper resumes it), or it was
+        (None), the database became unavailable (None; the lease expires and the reaper resumes it), or it was
         drained or cancelled while the executor hands runs back (`queued`).
         Database errors while claiming propagate (nothing was taken).
         """
@@ -207,7 +207,7 @@ class RunExecutor:
             status, output, error = await _run_document(settings, run, redis, emit, checkpointer, control)
         except GraphDrained:
             return await self._hand_back(run, held)
-        except (LeaseLost, *DATABASE_ERRORS) as failure:
+        except (LeaseLost, *DATABASE_UNAVAILABLE) as failure:
             log.warning("Run %s stops here, another executor resumes it: %s", run_id, failure)
             held.lost = True
             return None

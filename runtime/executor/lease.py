@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 RUNS: sa.Table = Run.__table__  # type: ignore[attr-defined]
 DATABASE_ERRORS = (sa.exc.DBAPIError, psycopg.Error, sqlite3.Error)
 """What the database driver raises when it is unreachable or refuses (SQLAlchemy's, psycopg's, sqlite3's)."""
+DATABASE_UNAVAILABLE = (
+    sa.exc.OperationalError, sa.exc.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
+    sqlite3.OperationalError,
+)  # fmt: skip
+"""The database could not be reached or used right now (connection lost, server down, locked): worth
+trying again later, unlike an error in what was written."""
 BACKOFF_FIRST_S = 0.5
 BACKOFF_CAP_S = 10.0
 
