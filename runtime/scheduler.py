@@ -1,4 +1,5 @@
-"""`trellis scheduler`: starts a run for every due tick of every enabled schedule, exactly once.
+"""`trellis scheduler`: starts a run for every due tick of every enabled schedule, exactly once, and
+resumes runs whose approval timed out (`runtime.approvals.sweep`).
 
 Several schedulers may run against one PostgreSQL database. Each pass locks the due schedule rows
 with `FOR UPDATE SKIP LOCKED`, so one scheduler handles a schedule while the others skip it, and
@@ -24,6 +25,7 @@ from redis.exceptions import RedisError
 from rq.job import Job
 from sqlmodel import Session, col, select
 
+from runtime.approvals.sweep import time_out_due
 from runtime.config import Settings, get_settings
 from runtime.cron import CronSchedule
 from runtime.executor.dispatch import create_run, dispatch, trigger_payload, version_timeout_s
@@ -54,14 +56,15 @@ class Scheduler:
         self.settings = settings
 
     def run_pass(self, now: datetime) -> list[str]:
-        """Store and start a run for each tick due at `now`; returns the ids of the runs handed off."""
+        """Store and start a run for each tick due at `now`, and resume the runs whose approval is due;
+        returns the ids of the runs handed off."""
         with session_scope(get_engine()) as session:
             started = claim_due_ticks(session, now)
         handed_off = [tick.run.id for tick in started if self._hand_off(tick)]
         for tick in self._lost_hand_offs():
             log.warning("run %s of a schedule was never handed off; handing it off now", tick.run.id)
             self._hand_off(tick)
-        return handed_off
+        return handed_off + time_out_due(self.settings, now)
 
     def _hand_off(self, tick: StartedTick) -> bool:
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from builder.api import auth, hooks, invites, ops, v1
+from builder.api import approval_page, auth, hooks, invites, ops, v1
 from builder.api.auth import install_oidc_transactions
 from builder.api.errors import install_error_handlers
 from builder.api.origin import OriginCheck
@@ -26,6 +26,6 @@ def create_api() -> FastAPI:
     settings = get_settings()
     install_oidc_transactions(api, settings)
     api.add_middleware(OriginCheck, allowed_origins=settings.allowed_origins)
-    for router in (auth.router, hooks.router, invites.router, v1.router, ops.router):
+    for router in (auth.router, hooks.router, invites.router, v1.router, ops.router, approval_page.router):
         api.include_router(router)
     return api

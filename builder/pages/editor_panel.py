@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from builder.pages.editor_run_actions import replay_controls
 from builder.state.editor import EditorState as State
 
 MONO = {"font_family": "var(--code-font-family, monospace)", "font_size": "12px"}
@@ -115,6 +116,7 @@ def run_detail() -> rx.Component:
                                                            data_testid="detail-error")),
                 _pre("Input", detail["input"], "detail-input"),
                 _pre("Output", detail["output"], "detail-output"),
+                replay_controls(),
                 spacing="2", width="100%",
             ),
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from builder.pages.editor_run_actions import compare_view, run_actions
 from builder.state.editor import EditorState as State
 
 STATUS_COLOURS = {"queued": "amber", "running": "blue", "succeeded": "green", "failed": "red", "cancelled": "gray",
@@ -40,6 +41,8 @@ def runs_panel() -> rx.Component:
                                              on_click=State.clear_run),
                       width="100%", align="center", data_testid="current-run"),
         ),
+        rx.cond(State.run_id != "", run_actions()),
+        compare_view(),
         rx.text("Run history", size="2", weight="bold"),
         rx.cond(State.runs.length() > 0, rx.vstack(rx.foreach(State.runs, run_row), spacing="1", width="100%"),
                 rx.text("No runs yet.", size="2", color_scheme="gray")),

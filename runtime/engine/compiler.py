@@ -8,6 +8,7 @@ skipped otherwise. A node with several sources waits for all of them (a LangGrap
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypedDict
@@ -16,9 +17,19 @@ from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
+from runtime.engine.approval import (
+    APPROVAL_TYPE,
+    DecisionStep,
+    approval_issues,
+    decision_step,
+    graph_source,
+    open_request,
+    request_branch,
+)
 from runtime.engine.loop import LoopBody, run_loop
 from runtime.engine.node import NodeRuntime, execute, plain_call
 from runtime.engine.plan import Plan, PlanNode, make_plan
+from runtime.engine.replay import REPLAY_SOURCE, reuse
 from runtime.engine.state import SKIPPED, Frame, channel, ran, visible_outputs
 from runtime.engine.tools import bind_tools, tool_spec
 from runtime.errors import WorkflowInvalid
@@ -39,6 +50,8 @@ class CompiledWorkflow:
     reportable: tuple[str, ...]
     """Nodes reported `node_skipped` when they did not run (all but agent tools), in document order."""
     output_ids: tuple[str, ...]
+    main_ids: frozenset[str]
+    """The nodes of the main flow (not in a loop's branch, not tools)."""
     config: dict[str, Any]
     """The LangGraph run config (recursion limit) for the main graph."""
 
@@ -57,6 +70,8 @@ def compile_workflow(document: WorkflowDocument, registry: Registry | None = Non
         issues.extend(invalid.issues)
     plan = make_plan(document, registry)
     issues.extend(plan.issues)
+    if not plan.issues:
+        issues.extend(approval_issues(plan))
     if issues:
         raise WorkflowInvalid(issues)
     config = {"recursion_limit": len(document.nodes) + 10}
@@ -66,6 +81,7 @@ def compile_workflow(document: WorkflowDocument, registry: Registry | None = Non
         graph=builder.compile(),
         reportable=tuple(node.id for node in document.nodes if node.id not in plan.tool_ids),
         output_ids=tuple(node_id for node_id, node in plan.nodes.items() if node.node_type.type == OUTPUT_TYPE),
+        main_ids=frozenset(plan.members[None]),
         config=config,
     )
 
@@ -81,10 +97,17 @@ class _Compiler:
         state = TypedDict("WorkflowState", {channel(node_id): Any for node_id in member_ids}, total=False)  # type: ignore[misc]
         builder = StateGraph(state, context_schema=Frame)
         for node_id in member_ids:
-            builder.add_node(node_id, _Step(self.runtime(node_id), self.plan.nodes[node_id]))
+            planned = self.plan.nodes[node_id]
+            if planned.node_type.type == APPROVAL_TYPE:
+                builder.add_node(node_id, _Step(self.runtime(node_id), planned, settle=open_request))
+                builder.add_node(decision_step(node_id), DecisionStep(self.runtime(node_id)))
+            else:
+                builder.add_node(node_id, _Step(self.runtime(node_id), planned))
         for node_id in member_ids:
-            sources = list(dict.fromkeys(wire.source for wire in self.plan.nodes[node_id].wires))
-            builder.add_edge(START if not sources else sources[0] if len(sources) == 1 else sources, node_id)
+            sources = [graph_source(self.plan, wire) for wire in self.plan.nodes[node_id].wires]
+            _join(builder, list(dict.fromkeys(sources)) or [START], node_id)
+            if self.plan.nodes[node_id].node_type.type == APPROVAL_TYPE:
+                _join(builder, [node_id, *request_branch(self.plan, node_id)], decision_step(node_id))
         return builder
 
     def runtime(self, node_id: str) -> NodeRuntime:
@@ -109,6 +132,22 @@ class _Compiler:
         return runtime
 
 
+def _join(builder: StateGraph, sources: list[str], target: str) -> None:
+    """Run `target` once every one of `sources` has settled (a plain edge for one source)."""
+    builder.add_edge(sources[0] if len(sources) == 1 else sources, target)
+
+
+Settle = Callable[[NodeRuntime, Frame, dict[str, Any], dict[str, Any]], Awaitable[dict[str, Any]]]
+"""What a live node does with its inputs and the visible outputs: the state update it returns."""
+
+
+async def _execute(node: NodeRuntime, frame: Frame, inputs: dict[str, Any], outputs: dict[str, Any]) -> dict:
+    output = await execute(node, frame, inputs, outputs, tools=bind_tools(node.tools, frame, inputs, outputs))
+    if isinstance(output, Routed):
+        return {channel(node.spec.id): ran(output.output, output.handles)}
+    return {channel(node.spec.id): ran(output, node.handles)}
+
+
 class _Step:
     """The LangGraph node of one workflow node: runs it if a wire into it is live, else marks it skipped.
 
@@ -116,15 +155,18 @@ class _Step:
     subgraphs, which cost milliseconds per node.
     """
 
-    def __init__(self, node: NodeRuntime, planned: PlanNode) -> None:
+    def __init__(self, node: NodeRuntime, planned: PlanNode, settle: Settle = _execute) -> None:
         self.node = node
         self.key = channel(node.spec.id)
         self.wires = tuple((channel(wire.source), wire.handle, wire.source) for wire in planned.wires)
         self.fed_by = planned.fed_by
         self.starts = planned.starts
+        self.settle = settle
 
     async def __call__(self, state: dict[str, Any], runtime: Runtime[Frame]) -> dict[str, Any]:
         frame, node = runtime.context, self.node
+        if frame.loop is None and node.spec.id in frame.run.reuse:
+            return {self.key: await reuse(frame.run, node.spec.id)}
         inputs: dict[str, Any] = {}
         if self.fed_by is not None and frame.loop is not None:
             inputs[self.fed_by] = frame.loop["item"]
@@ -132,10 +174,8 @@ class _Step:
             slot = state[source_key]
             if handle in slot["handles"]:
                 inputs.setdefault(source, slot["output"])
+        if frame.loop is None and frame.run.replay_from == node.spec.id:
+            inputs = {REPLAY_SOURCE: frame.run.replay_input}
         if not inputs and not self.starts:
             return {self.key: SKIPPED}
-        outputs = visible_outputs(state, frame.outer)
-        output = await execute(node, frame, inputs, outputs, tools=bind_tools(node.tools, frame, inputs, outputs))
-        if isinstance(output, Routed):
-            return {self.key: ran(output.output, output.handles)}
-        return {self.key: ran(output, node.handles)}
+        return await self.settle(node, frame, inputs, visible_outputs(state, frame.outer))

@@ -41,7 +41,9 @@ async def run_loop(
     for index, item in enumerate(items):
         item_frame = Frame(frame.run, ctx.outputs, {"item": item, "index": index})
         try:
-            state = await body.graph.ainvoke({}, body.config, context=item_frame)
+            # "exit": the branch has no checkpointer of its own, and LangGraph fails when a checkpointed
+            # parent's "sync" durability is inherited by a graph without one.
+            state = await body.graph.ainvoke({}, body.config, context=item_frame, durability="exit")
         except NodeFailed as failure:
             raise NodeError(f"Item {index} failed at node {failure.node_id!r}: {failure.message}") from failure
         for source in body.back:

@@ -79,47 +79,70 @@ async def execute(
     """
     run, node_id, settings = frame.run, node.spec.id, node.spec.settings
     revealed: set[str] = set()  # secrets the node's credentials gave it: never recorded
-    emit = _scrubbing(_emitter(run, node_id, frame.loop), revealed)
+    emit = _scrubbing(node_emitter(run, node_id, frame.loop), revealed)
     run.started.add(node_id)
     params = node.params if params is None else params
     for attempt in range(1, settings.retry_attempts + 1):
-        ctx = NodeContext(
-            run_id=run.run_id,
-            node_id=node_id,
-            trigger=run.trigger,
-            outputs=outputs,
-            inputs=inputs,
-            emit=emit,
-            services=run.services,
-            credential_ids=node.spec.credentials,
-            attempt=attempt,
-            loop=frame.loop,
-            tools=tools,
-            revealed=revealed,
-            call_key=call_key,
+        ctx = node_context(
+            node, frame, inputs, outputs, emit, attempt=attempt, tools=tools, call_key=call_key, revealed=revealed
         )
         await emit("node_started", {"attempt": attempt, "input": json_ready(ctx.input)})
         began = time.perf_counter()
         try:
             output = await _attempt(node, params, ctx, frame)
         except Exception as error:
-            await _failed(node, emit, attempt, error, revealed)
+            await report_failure(node, emit, attempt, error, revealed)
             await asyncio.sleep(settings.retry_backoff_s * 2 ** (attempt - 1))
             continue
         if revealed:
             output = _scrubbed_output(output, revealed)
         value = output.output if isinstance(output, Routed) else output
         duration_ms = round((time.perf_counter() - began) * 1000, 3)
-        await emit("node_finished", {"attempt": attempt, "output": json_ready(value), "duration_ms": duration_ms})
+        handles = output.handles if isinstance(output, Routed) else node.handles
+        finished = {"attempt": attempt, "output": json_ready(value), "duration_ms": duration_ms, "handles": handles}
+        await emit("node_finished", finished)
         run.finished(node_id, value)
         return output
     raise AssertionError("retry_attempts is at least 1")
 
 
-async def _failed(node: NodeRuntime, emit: Emit, attempt: int, error: Exception, revealed: set[str]) -> None:
+def node_context(
+    node: NodeRuntime,
+    frame: Frame,
+    inputs: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    emit: Emit,
+    *,
+    attempt: int = 1,
+    tools: tuple[Tool, ...] = (),
+    call_key: str | None = None,
+    revealed: set[str] | None = None,
+) -> NodeContext:
+    """The context one attempt of `node` runs with; secrets it is given are added to `revealed`."""
+    run = frame.run
+    return NodeContext(
+        run_id=run.run_id,
+        node_id=node.spec.id,
+        trigger=run.trigger,
+        outputs=outputs,
+        inputs=inputs,
+        emit=emit,
+        services=run.services,
+        credential_ids=node.spec.credentials,
+        attempt=attempt,
+        loop=frame.loop,
+        tools=tools,
+        call_key=call_key,
+        revealed=set() if revealed is None else revealed,
+    )
+
+
+async def report_failure(
+    node: NodeRuntime, emit: Emit, attempt: int, error: Exception, revealed: set[str] | None = None
+) -> None:
     """Report a failed attempt; raises `NodeFailed` unless another attempt follows."""
     message, retryable = _describe(error)
-    message = scrub(message, revealed)
+    message = scrub(message, revealed or ())
     will_retry = retryable and attempt < node.spec.settings.retry_attempts
     await emit("node_failed", {"attempt": attempt, "error": message, "retryable": retryable, "will_retry": will_retry})
     if not will_retry:
@@ -165,7 +188,8 @@ def _scrubbed_output(output: Any, revealed: set[str]) -> Any:
     return scrub(output, revealed)
 
 
-def _emitter(run: RunScope, node_id: str, loop: dict[str, Any] | None) -> Emit:
+def node_emitter(run: RunScope, node_id: str, loop: dict[str, Any] | None) -> Emit:
+    """How node `node_id` adds events to the run's stream (inside a loop, tagged with the item index)."""
     if loop is None:
 
         async def emit(event: str, data: dict[str, Any]) -> None:

@@ -11,17 +11,23 @@ from langgraph.runtime import RunControl
 from runtime.engine.checkpoints import checkpoint_config, stored_progress
 from runtime.engine.compiler import CompiledWorkflow
 from runtime.engine.node import NodeFailed
+from runtime.engine.replay import Replay
 from runtime.engine.state import EngineEmit, Frame, RunScope, json_ready
 from runtime.nodes.context import Services
+
+INTERRUPT = "__interrupt__"
+"""The key of an `updates` chunk listing the interrupts a pause raised (LangGraph made its constant private)."""
 
 
 @dataclass(frozen=True)
 class RunOutcome:
     """How a run ended: its output when it succeeded, else `error` = `{"node_id", "message"}`."""
 
-    status: Literal["succeeded", "failed"]
+    status: Literal["succeeded", "failed", "waiting"]
     output: Any
     error: dict[str, Any] | None
+    waiting_on: tuple[str, ...] = ()
+    """`waiting`: the approval nodes the run paused at (it resumes from its checkpoint)."""
 
 
 async def run_compiled(
@@ -35,6 +41,7 @@ async def run_compiled(
     resume: bool = False,
     lease_epoch: int | None = None,
     control: RunControl | None = None,
+    replay: Replay | None = None,
 ) -> RunOutcome:
     """Run `compiled` on `trigger` (`body`, `headers`, `query`), emitting every node event through `emit`.
 
@@ -50,6 +57,8 @@ async def run_compiled(
     `control.request_drain()` stops the run after the nodes in flight, raising `GraphDrained`.
     """
     run = RunScope(run_id=run_id, trigger=trigger, services=services, emit=emit)
+    if replay is not None:
+        run.reuse, run.replay_from, run.replay_input = replay.reuse, replay.from_node, replay.input
     graph, config, start, durability = compiled.graph, compiled.config, {}, None
     if checkpointer is not None:
         durability = "sync"  # only with a checkpointer: without one, LangGraph 1.2.22 fails on "sync"
@@ -59,16 +68,23 @@ async def run_compiled(
         if progress is not None:
             run.results, run.last_finished, start = progress.results, progress.last_finished, None
             run.started.update(progress.results)
+    waiting_on: list[str] = []
+    settled: set[str] = set()
     try:
-        # Nodes report themselves through `emit`; the stream is only drained ("updates" is the cheapest mode).
-        async for _ in graph.astream(
+        # Nodes report themselves through `emit`; the stream is read only for the interrupts of approvals
+        # waiting for a decision and for which nodes settled in this execution ("updates" is the cheapest mode).
+        async for update in graph.astream(
             start, config, context=Frame(run, {}), stream_mode="updates", durability=durability, control=control
         ):
-            pass
+            waiting_on += [pause.value["node_id"] for pause in update.get(INTERRUPT, ())]
+            settled.update(update)
     except NodeFailed as failure:
         return RunOutcome("failed", None, {"node_id": failure.node_id, "message": failure.message})
+    if waiting_on:
+        return RunOutcome("waiting", None, None, tuple(waiting_on))
     for node_id in compiled.reportable:
-        if node_id not in run.started:
+        # A main-flow node that did not settle now settled before a pause, in an earlier execution.
+        if node_id not in run.started and (node_id in settled or node_id not in compiled.main_ids):
             await emit("node_skipped", node_id, {})
     return RunOutcome("succeeded", json_ready(_result(compiled, run)), None)
 

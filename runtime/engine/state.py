@@ -51,6 +51,13 @@ class RunScope:
     results: dict[str, Any] = field(default_factory=dict)
     """Latest output by node id, for the run's result."""
     last_finished: str | None = None
+    opened: set[str] = field(default_factory=set)
+    """Approvals whose request step ran in this execution (their node run is still open)."""
+    reuse: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    """A replay's slots taken from the original run, by node id: those nodes are not executed again."""
+    replay_from: str | None = None
+    """The node a replay starts at; it runs on `replay_input` instead of what is wired into it."""
+    replay_input: Any = None
 
     def finished(self, node_id: str, output: Any) -> None:
         """Record that `node_id` finished with `output`."""

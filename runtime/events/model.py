@@ -20,8 +20,10 @@ EventType = Literal[
     "node_finished",
     "node_failed",
     "node_skipped",
+    "node_waiting",
     "tool_call",
     "tool_result",
+    "run_waiting",
     "run_finished",
 ]
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))

@@ -21,6 +21,8 @@ from runtime.graph.schema import WorkflowDocument
 from runtime.metrics import count_run
 from runtime.redis_client import shared_redis
 from runtime.store import (
+    NodeRun,
+    NodeRunStatus,
     Run,
     RunStatus,
     RunTrigger,
@@ -35,6 +37,7 @@ JOB_MARGIN_S = 60
 RESULT_TTL_S = 24 * 3600
 RUNS: sa.Table = Run.__table__  # type: ignore[attr-defined]
 VERSIONS: sa.Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
+NODE_RUNS: sa.Table = NodeRun.__table__  # type: ignore[attr-defined]
 _RUN_VALUES = ("id", "workspace_id", "workflow_id", "status", "trigger", "input", "created_at")
 """Run columns `create_run` sets from the new `Run` object; `workflow_version_id` comes from the SELECT."""
 
@@ -102,7 +105,7 @@ def dispatch(settings: Settings, run: Run, timeout_s: float) -> Future[Any] | No
 
 
 def cancel_run(session: Session, settings: Settings, workspace_id: str, run_id: str) -> Run:
-    """Cancel a run: a queued one ends at once, a running one is stopped at its current node."""
+    """Cancel a run: a queued or waiting one ends at once, a running one is stopped at its current node."""
     run = session.get(Run, run_id)
     if run is None or run.workspace_id != workspace_id:
         raise NotFound(f"Run {run_id!r} not found")
@@ -110,6 +113,17 @@ def cancel_run(session: Session, settings: Settings, workspace_id: str, run_id: 
         run.status, run.finished_at = RunStatus.CANCELLED, utcnow()
         run.error = {"node_id": None, "message": "The run was cancelled before it started."}
         session.add(run)
+        count_run(RunStatus.CANCELLED.value, str(run.trigger))
+    elif run.status is RunStatus.WAITING:  # no process holds it: end it here, with its waiting node run
+        now = utcnow()
+        run.status, run.finished_at = RunStatus.CANCELLED, now
+        run.error = {"node_id": None, "message": "The run was cancelled while it waited for an approval."}
+        session.add(run)
+        session.execute(
+            sa.update(NODE_RUNS)
+            .where(NODE_RUNS.c.run_id == run_id, NODE_RUNS.c.status == NodeRunStatus.WAITING)
+            .values(status=NodeRunStatus.CANCELLED, finished_at=now)
+        )
         count_run(RunStatus.CANCELLED.value, str(run.trigger))
     elif run.status is RunStatus.RUNNING:
         request_cancel(settings, run_id)

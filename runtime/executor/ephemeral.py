@@ -30,7 +30,7 @@ async def execute_document(
         on_event((await stream.append(run_id, event_type, node_id, data)).model_dump(mode="json"))
 
     await emit("run_started", None, {"trigger": "cli"})
-    async with run_services(settings, workspace_id, run_id) as services:
+    async with run_services(settings, workspace_id, run_id, stored=False) as services:
         work = run_compiled(compiled, trigger, run_id=run_id, services=services, emit=emit)
         status, outcome, error = await run_with_limits(work, compiled.document.settings.timeout_s, _never_cancelled)
     output = outcome.output if outcome else None

@@ -30,12 +30,15 @@ from runtime.executor.recorder import (
     RunWrite,
     apply_writes,
     run_ended,
+    run_waiting,
 )
+from runtime.executor.replays import load_replay
 from runtime.executor.services import run_services
 from runtime.executor.writer import RunWriter
 from runtime.graph.schema import WorkflowDocument
 from runtime.metrics import RunMeter
 from runtime.store import NodeRunStatus, RunStatus, WorkflowVersion, get_engine, session_scope
+from runtime.store.approvals import any_decided, reopen_waiting_run
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ STOPPED = {"node_id": None, "message": "The worker stopped before the run finish
 Emit = Callable[[str, str | None, dict[str, Any]], Awaitable[None]]
 RunEnd = tuple[RunStatus, Any, dict[str, Any] | None]
 RUN_RESUMED = "run_resumed"
+OUTCOME_STATUS = {"succeeded": RunStatus.SUCCEEDED, "failed": RunStatus.FAILED, "waiting": RunStatus.WAITING}
 
 
 def _uncancel() -> None:
@@ -80,8 +84,7 @@ async def run_with_limits(
             message = f"The run took longer than its {timeout_s:g} s limit and was stopped."
             return RunStatus.FAILED, None, {"node_id": None, "message": message, "reason": "timeout"}
     outcome = task.result()
-    status = RunStatus.SUCCEEDED if outcome.status == "succeeded" else RunStatus.FAILED
-    return status, outcome, outcome.error
+    return OUTCOME_STATUS[outcome.status], outcome, outcome.error
 
 
 @lru_cache(maxsize=256)
@@ -119,6 +122,8 @@ class RunExecutor:
         self._heartbeat: asyncio.Task[None] | None = None
         self._controls: dict[str, RunControl] = {}
         self._handing_back = False
+        self._resume_now: set[str] = set()
+        """Runs that paused at an approval decided meanwhile: executed again at once."""
 
     async def checkpointer(self, settings: Settings) -> BaseCheckpointSaver:
         """The checkpointer on the configured database, opened on first use and closed by `aclose`
@@ -166,10 +171,14 @@ class RunExecutor:
         held = self.leases.hold(run_id, run.lease_epoch)
         self._controls[run_id] = RunControl()
         try:
-            return await self._execute_held(settings, run, held)
+            status = await self._execute_held(settings, run, held)
         finally:
             self.leases.drop(run_id)
             self._controls.pop(run_id, None)
+        if run_id in self._resume_now:
+            self._resume_now.discard(run_id)
+            return await self.execute(run_id)
+        return status
 
     async def _execute_held(self, settings: Settings, run: ClaimedRun, held: HeldRun) -> RunStatus | None:
         run_id = run.id
@@ -211,8 +220,22 @@ class RunExecutor:
         except Exception as failure:  # the worker boundary: a bug fails this run, never its neighbours
             log.exception("Run %s failed unexpectedly", run_id)
             error = {"node_id": None, "message": f"Internal error: {type(failure).__name__}: {failure}"}
+        if status is RunStatus.WAITING:
+            return await self._pause(run, held, emit, output)
         stored = await self._end(run, held, nodes, meter, emit, (status, output, error))
         return status if stored else None
+
+    async def _pause(self, run: ClaimedRun, held: HeldRun, emit: Emit, waiting_on: list[str]) -> RunStatus | None:
+        """Store the run `waiting` at its approvals and let it go (its checkpoint holds its state); a decision
+        requeues it. One made while it was pausing found it still running: then it is resumed here at once."""
+        if not await self.writer.write(run_waiting(run.id, run.lease_epoch)):
+            held.lost = True
+            return None
+        forget_cancel(run.id)
+        await emit("run_waiting", None, {"status": RunStatus.WAITING.value, "waiting_on": waiting_on})
+        if await asyncio.to_thread(_decided_meanwhile, run, waiting_on):
+            self._resume_now.add(run.id)
+        return RunStatus.WAITING
 
     async def _end(
         self, run: ClaimedRun, held: HeldRun, nodes: NodeRunRecorder, meter: RunMeter, emit: Emit, end: RunEnd
@@ -278,12 +301,23 @@ async def _run_document(
         compiled = compiled_version(run.workflow_version_id)
     except (WorkflowInvalid, ValueError) as error:
         return RunStatus.FAILED, None, {"node_id": None, "message": str(error)}
+    replay = await asyncio.to_thread(load_replay, run) if run.replay_of else None
     async with run_services(settings, run.workspace_id, run.id, redis=redis) as services:
         work = run_compiled(
             compiled, run.input, run_id=run.id, services=services, emit=emit, checkpointer=checkpointer,
-            resume=run.attempts > 1, lease_epoch=run.lease_epoch, control=control,
+            resume=run.attempts > 1, lease_epoch=run.lease_epoch, control=control, replay=replay,
         )  # fmt: skip
         status, outcome, error = await run_with_limits(
             work, compiled.document.settings.timeout_s, lambda: cancel_requested(settings, run.id, services.redis)
         )
+    if status is RunStatus.WAITING and outcome is not None:
+        return status, list(outcome.waiting_on), None
     return status, (outcome.output if outcome else None), error
+
+
+def _decided_meanwhile(run: ClaimedRun, node_ids: list[str]) -> bool:
+    """Whether an approval the run paused at was decided before the pause was stored; if so the run is
+    queued again (a conditional UPDATE, so the decider's own requeue and this one never both win)."""
+    with session_scope(get_engine()) as session:
+        decided = any_decided(session, run.workspace_id, run.id, node_ids)
+        return decided and reopen_waiting_run(session, run.id) is not None

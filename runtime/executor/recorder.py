@@ -22,7 +22,11 @@ from runtime.executor.checkpointer import prune_checkpoints
 from runtime.executor.writer import RunWriter
 from runtime.store import NodeRun, NodeRunStatus, Run, RunStatus, new_id, utcnow
 
-FINISHED = {"node_finished": NodeRunStatus.SUCCEEDED, "node_failed": NodeRunStatus.FAILED}
+FINISHED = {
+    "node_finished": NodeRunStatus.SUCCEEDED,
+    "node_failed": NodeRunStatus.FAILED,
+    "node_waiting": NodeRunStatus.WAITING,
+}
 RUNS: sa.Table = Run.__table__  # type: ignore[attr-defined]
 NODE_RUNS: sa.Table = NodeRun.__table__  # type: ignore[attr-defined]
 
@@ -40,6 +44,9 @@ class ClaimedRun:
     lease_epoch: int
     attempts: int
     """1 on the first claim; more when the run is resumed after its executor died or let it go."""
+    replay_of: str | None = None
+    replay: dict[str, Any] | None = None
+    """For a replay: `{"from_node", "input"}`."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ RunWrite = Claim | NodeRunStarted | NodeRunEnded | RunEnded | Released
 Fenced = NodeRunStarted | NodeRunEnded | RunEnded | Released
 
 _CLAIM_COLUMNS = (RUNS.c.id, RUNS.c.workspace_id, RUNS.c.workflow_id, RUNS.c.workflow_version_id, RUNS.c.trigger,
-                  RUNS.c.input, RUNS.c.lease_epoch, RUNS.c.attempts)  # fmt: skip
+                  RUNS.c.input, RUNS.c.lease_epoch, RUNS.c.attempts, RUNS.c.replay_of, RUNS.c.replay)  # fmt: skip
 WORKER_LOST = "The executor running this node stopped before it finished; the run resumed elsewhere."
 _ABANDON_NODE_RUNS = (
     sa.update(NODE_RUNS)
@@ -113,6 +120,7 @@ _END_NODE_RUN = (
         finished_at=sa.bindparam("finished_at"),
         output=sa.bindparam("output"),
         error=sa.bindparam("error"),
+        handles=sa.bindparam("handles"),
     )  # fmt: skip
 )
 _END_RUN = (
@@ -218,6 +226,12 @@ def run_ended(run_id: str, epoch: int, status: RunStatus, output: Any, error: di
     return RunEnded(run_id, {"status": status, "output": output, "error": error, "finished_at": utcnow()}, epoch)
 
 
+def run_waiting(run_id: str, epoch: int) -> RunEnded:
+    """The write pausing a run at its approvals (`waiting`, no output, no error, not finished), if the run
+    is still held under `epoch`."""
+    return RunEnded(run_id, {"status": RunStatus.WAITING, "output": None, "error": None, "finished_at": None}, epoch)
+
+
 class NodeRunRecorder:
     """Turns `node_started` / `node_finished` / `node_failed` / `node_skipped` events into node_run rows.
 
@@ -254,15 +268,18 @@ class NodeRunRecorder:
     def _insert(self, node_id: str, attempt: int, status: NodeRunStatus, **fields: Any) -> str:
         row = {
             "id": new_id("nr"), "workspace_id": self.workspace_id, "run_id": self.run_id, "node_id": node_id,
-            "attempt": attempt, "status": status, "input": None, "output": None, "error": None,
+            "attempt": attempt, "status": status, "input": None, "output": None, "error": None, "handles": None,
             "started_at": utcnow(), "finished_at": None, **fields,
         }  # fmt: skip
         self.writer.write_later(NodeRunStarted(row, self.epoch))
         return str(row["id"])
 
     def _finish(self, node_run_id: str, status: NodeRunStatus, data: dict[str, Any]) -> None:
-        succeeded = status is NodeRunStatus.SUCCEEDED
-        error = None if succeeded else {"message": data.get("error"), "retryable": data.get("retryable", False)}
-        values = {"status": status, "finished_at": utcnow(), "output": data.get("output") if succeeded else None,
+        # A waiting node run (an approval's request) ends when the decision is recorded, in a new row.
+        succeeded, failed = status is NodeRunStatus.SUCCEEDED, status is NodeRunStatus.FAILED
+        error = {"message": data.get("error"), "retryable": data.get("retryable", False)} if failed else None
+        values = {"status": status, "finished_at": None if status is NodeRunStatus.WAITING else utcnow(),
+                  "output": None if failed else data.get("output"),
+                  "handles": list(data["handles"]) if succeeded and "handles" in data else None,
                   "error": error}  # fmt: skip
         self.writer.write_later(NodeRunEnded(node_run_id, self.workspace_id, values, self.run_id, self.epoch))

@@ -8,6 +8,7 @@ from typing import Any
 
 import redis.asyncio as redis_async
 
+from runtime.approvals.desk import StoredApprovals
 from runtime.config import Settings
 from runtime.credentials import open_credential
 from runtime.egress import egress_client
@@ -50,12 +51,19 @@ def load_document(workspace_id: str, workflow_id: str) -> WorkflowDocument:
 
 @asynccontextmanager
 async def run_services(
-    settings: Settings, workspace_id: str, run_id: str, depth: int = 0, *, redis: redis_async.Redis | None = None
+    settings: Settings,
+    workspace_id: str,
+    run_id: str,
+    depth: int = 0,
+    *,
+    redis: redis_async.Redis | None = None,
+    stored: bool = True,
 ) -> AsyncIterator[Services]:
     """Services for one run: guarded HTTP, credentials, Redis (queue mode) and sub-workflows.
 
     `redis` is a client shared by the runs of one executor (left open); without it, one is made
-    for this run when `TRELLIS_REDIS_URL` is set, and closed after.
+    for this run when `TRELLIS_REDIS_URL` is set, and closed after. Approvals are offered only to a
+    `stored` run (`trellis exec` stores none), never to its sub-workflows.
     """
     owns_redis = redis is None and bool(settings.redis_url)
     redis_client = redis_async.Redis.from_url(settings.redis_url) if owns_redis else redis  # type: ignore[arg-type]
@@ -80,9 +88,10 @@ async def run_services(
             return outcome.output
 
         try:
+            approvals = StoredApprovals(settings, workspace_id, run_id) if stored and depth == 0 else None
             yield Services(
                 settings=settings, http=http, credentials=credential_resolver(workspace_id),
-                run_workflow=run_workflow, redis=redis_client,
+                run_workflow=run_workflow, redis=redis_client, approvals=approvals,
             )  # fmt: skip
         finally:
             if owns_redis and redis_client is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from runtime.nodes import (
     agent,
+    approval,
     http_request,
     if_node,
     llm,
@@ -39,6 +40,7 @@ REGISTRY = Registry(
         loop.NODE,
         merge.NODE,
         sub_workflow.NODE,
+        approval.NODE,
         output.NODE,
     ]
 )

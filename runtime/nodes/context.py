@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -32,6 +32,19 @@ class Tool:
     idempotency key ends with it)."""
 
 
+class ApprovalDesk(Protocol):
+    """Where a run's approval nodes open their requests and read the decisions made on them."""
+
+    async def request(self, node_id: str, message: str, timeout_s: float | None) -> dict[str, Any]:
+        """Open (or, re-executed, find again) the approval at `node_id`: `{message, approve_url, reject_url,
+        expires_at}`."""
+        ...
+
+    async def decision(self, node_id: str) -> dict[str, Any] | None:
+        """`{decision, comment, decided_by, decided_at}` once decided, else None."""
+        ...
+
+
 @dataclass
 class Services:
     """Clients shared by the nodes of one run, created inside the job that runs it (never at import)."""
@@ -45,6 +58,8 @@ class Services:
     """`sub_workflow`: run the saved workflow with this id on this input; returns its output."""
     redis: Any | None = None
     """A `redis.asyncio.Redis` when `TRELLIS_REDIS_URL` is set (LLM response cache, breakers)."""
+    approvals: ApprovalDesk | None = None
+    """The stored run's approvals; None where nothing is stored (`trellis exec`)."""
 
 
 @dataclass

@@ -4,6 +4,7 @@ Importing this package registers every table on `SQLModel.metadata`; it opens no
 """
 
 from runtime.store.accounts import ApiKey, Member, Membership, Role, User, Workspace, ensure_local_workspace
+from runtime.store.approvals import Approval, ApprovalStatus
 from runtime.store.audit import AuditEvent, record_audit
 from runtime.store.columns import new_id, utcnow
 from runtime.store.credentials import (
@@ -42,6 +43,8 @@ from runtime.store.workflows import (
 
 __all__ = [
     "ApiKey",
+    "Approval",
+    "ApprovalStatus",
     "AuditEvent",
     "Credential",
     "create_credential",

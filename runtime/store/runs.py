@@ -65,6 +65,10 @@ class Run(SQLModel, table=True):
     lease_expires_at: datetime | None = None
     attempts: int = 0
     """How many times an executor claimed the run (1 for a run that never had to be recovered)."""
+    replay_of: str | None = ref_field("run.id", ondelete="SET NULL")
+    """The run this one replays from a chosen node (`POST /api/v1/runs/{id}/replay`)."""
+    replay: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    """For a replay: `{"from_node": ..., "input": ...}`, the node it starts at and the input given it."""
 
 
 # One attempt of one node within a run: what went in, what came out or what failed.
@@ -80,5 +84,7 @@ class NodeRun(SQLModel, table=True):
     input: Any | None = Field(default=None, sa_type=JSONType)
     output: Any | None = Field(default=None, sa_type=JSONType)
     error: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    handles: list[str] | None = Field(default=None, sa_type=JSONType)
+    """The output handles a finished attempt fired (what a replay needs to route as the original did)."""
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None

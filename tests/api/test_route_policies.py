@@ -89,6 +89,14 @@ def calls(workflow_id: str, run_id: str, credential_id: str) -> dict[tuple[str, 
         ("GET", "/api/v1/runs/{run_id}"): Call(f"/runs/{run_id}"),
         ("POST", "/api/v1/runs/{run_id}/cancel"): Call(f"/runs/{run_id}/cancel"),
         ("GET", "/api/v1/runs/{run_id}/events"): Call(f"/runs/{run_id}/events"),
+        ("GET", "/api/v1/runs/{run_id}/approvals"): Call(f"/runs/{run_id}/approvals"),
+        ("POST", "/api/v1/runs/{run_id}/approvals/{node_id}"): Call(
+            f"/runs/{run_id}/approvals/is_large", {"decision": "approve", "comment": "walk"}
+        ),
+        ("POST", "/api/v1/runs/{run_id}/resume"): Call(f"/runs/{run_id}/resume"),
+        ("POST", "/api/v1/runs/{run_id}/replay"): Call(
+            f"/runs/{run_id}/replay", {"from_node": "is_large", "input": {}}
+        ),
         ("GET", "/api/v1/credentials"): Call("/credentials", names_ours=False),
         ("POST", "/api/v1/credentials"): Call(
             "/credentials", {"name": "walk", "type": "openai", "fields": {"api_key": "sk-walk"}}, names_ours=False

@@ -30,6 +30,8 @@ OPERATIONS = {
     ("get", "/api/v1/runs/{run_id}"), ("post", "/api/v1/runs/{run_id}/cancel"), ("get", "/api/v1/runs/{run_id}/events"),
     ("get", "/api/v1/credentials"), ("post", "/api/v1/credentials"), ("get", "/api/v1/credentials/{credential_id}"),
     ("patch", "/api/v1/credentials/{credential_id}"), ("delete", "/api/v1/credentials/{credential_id}"),
+    ("get", "/api/v1/runs/{run_id}/approvals"), ("post", "/api/v1/runs/{run_id}/approvals/{node_id}"),
+    ("post", "/api/v1/runs/{run_id}/resume"), ("post", "/api/v1/runs/{run_id}/replay"),
 }  # fmt: skip
 WITHOUT_INPUT = {("get", "/api/v1/me"), ("get", "/api/v1/workflows"), ("get", "/api/v1/credentials")}
 """Operations with no parameter or body: there is nothing to make invalid."""

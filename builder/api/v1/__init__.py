@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from builder.api.v1 import credentials, documents, run_events, runs, versions, workflows
+from builder.api.v1 import credentials, documents, run_actions, run_events, runs, versions, workflows
 from builder.api.v1.auth import Reader
 from builder.api.v1.fallback import install_fallback
 from builder.api.v1.guards import reject_nul_characters, reject_unknown_query
@@ -19,6 +19,6 @@ def me(caller: Reader) -> CallerOut:
     return CallerOut(key_id=caller.key_id, workspace_id=caller.workspace_id, role=caller.role)
 
 
-for resource in (documents, workflows, versions, runs, run_events, credentials):
+for resource in (documents, workflows, versions, runs, run_actions, run_events, credentials):
     router.include_router(resource.router)
 install_fallback(router)

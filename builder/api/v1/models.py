@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from runtime.store import NodeRunStatus, Role, RunStatus, RunTrigger
+from runtime.store import ApprovalStatus, NodeRunStatus, Role, RunStatus, RunTrigger
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 Id = Annotated[str, Path(pattern=ID_PATTERN, description="A resource id, e.g. `wf_3kTq...`.")]
@@ -155,6 +155,7 @@ class RunSummary(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    replay_of: str | None = Field(None, description="The run this one replays, if it is a replay.")
 
 
 class NodeRunOut(BaseModel):
@@ -178,6 +179,38 @@ class RunDetail(RunSummary):
     output: Any | None
     error: dict[str, Any] | None
     node_runs: list[NodeRunOut]
+    approvals: list[ApprovalOut] = Field(description="Every approval the run reached; `pending` ones await a decision.")
+
+
+class ApprovalOut(BaseModel):
+    """One approval node a run reached, and its decision once made."""
+
+    node_id: str
+    status: ApprovalStatus
+    message: str
+    comment: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    due_at: datetime | None = Field(description="When it times out (`timed_out`); null without a timeout.")
+    created_at: datetime
+
+
+class DecisionIn(BaseModel):
+    """A decision on a pending approval; the first decision wins."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(None, max_length=4000, description="Shown with the decision and in the node output.")
+
+
+class ReplayIn(BaseModel):
+    """Replay a finished run from `from_node`, which runs on `input` instead of what reached it originally."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_node: str = Field(min_length=1, max_length=200)
+    input: Any = Field(None, description="The input `from_node` gets (`input` in its expressions).")
 
 
 class RunPage(BaseModel):

@@ -13,6 +13,7 @@ from builder.api.v1.auth import Reader, Writer
 from builder.api.v1.db import workspace_session
 from builder.api.v1.idempotency import start_api_run, start_once
 from builder.api.v1.models import (
+    ApprovalOut,
     Id,
     IsoDateTime,
     NodeRunOut,
@@ -28,6 +29,7 @@ from runtime.config import get_settings
 from runtime.errors import NotFound
 from runtime.executor.dispatch import cancel_run, run_status_url
 from runtime.store import NodeRun, Run, RunStatus, RunTrigger
+from runtime.store.approvals import run_approvals
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -61,9 +63,14 @@ def run_detail(session: Session, run: Run) -> RunDetail:
         .order_by(col(NodeRun.started_at), col(NodeRun.id))
     )
     node_runs = [NodeRunOut.model_validate(row, from_attributes=True) for row in session.exec(query).all()]
+    approvals = [
+        ApprovalOut.model_validate(row, from_attributes=True)
+        for row in run_approvals(session, run.workspace_id, run.id)
+    ]
     return RunDetail(
-        **run_summary(run).model_dump(), input=run.input, output=run.output, error=run.error, node_runs=node_runs
-    )
+        **run_summary(run).model_dump(), input=run.input, output=run.output, error=run.error, node_runs=node_runs,
+        approvals=approvals,
+    )  # fmt: skip
 
 
 def accepted(run_id: str) -> RunAccepted:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from builder.state.editor.panel import PanelMixin
-from builder.state.editor.runs import RunsMixin
+from builder.state.editor.run_actions import RunActionsMixin
 
 
-class EditorState(RunsMixin, PanelMixin, rx.State):
+class EditorState(RunActionsMixin, PanelMixin, rx.State):
     """Everything the editor page shows: document, canvas, panel, versions and runs."""
 
 

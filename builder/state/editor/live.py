@@ -17,7 +17,10 @@ from runtime.events import Event
 STATUS_WINDOW = 8
 """How many recent changes each update carries; enough to cover updates React batches together."""
 
-EVENT_STATUS = {"node_started": "running", "node_finished": "succeeded", "node_skipped": "skipped"}
+EVENT_STATUS = {"node_started": "running", "node_finished": "succeeded", "node_skipped": "skipped",
+                "node_waiting": "waiting"}  # fmt: skip
+RUN_STATUS = {"run_started": "running", "run_resumed": "running", "run_waiting": "waiting"}
+"""Run events that change the run's status; `run_resumed`: another executor took over, or a decision came."""
 MAX_WINDOW = 500
 """A batch of more changes than this is sent as a gap, and the canvas asks for a snapshot instead."""
 TOKEN_BUFFER_CHARS = 20_000
@@ -51,8 +54,8 @@ class LiveStatusMixin(DocumentMixin, mixin=True):
         changes = 0
         for event in events:
             changes += self._on_event(event)
-            if event.type in ("run_started", "run_resumed"):  # resumed: another executor took over
-                self.run_status = "running"
+            if event.type in RUN_STATUS:
+                self.run_status = RUN_STATUS[event.type]
         if changes:
             window = self._status_window[-max(STATUS_WINDOW, changes) :]
             self.status_changes = {"epoch": self._status_epoch, "items": window}

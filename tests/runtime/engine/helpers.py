@@ -15,7 +15,7 @@ from runtime.engine import RunOutcome, compile_workflow, run_compiled
 from runtime.errors import NodeError
 from runtime.graph.schema import WorkflowDocument
 from runtime.nodes import REGISTRY
-from runtime.nodes.context import NodeContext, Services
+from runtime.nodes.context import ApprovalDesk, NodeContext, Services
 from runtime.nodes.spec import NodeParams, NodeType, Registry
 from tests.runtime.graph.helpers import document, edge, node
 
@@ -123,6 +123,7 @@ async def start(
     run_workflow: Callable[[str, Any], Awaitable[Any]] = _no_sub_workflows,
     events: list[tuple[str, str | None, dict[str, Any]]] | None = None,
     registry: Registry = TEST_REGISTRY,
+    approvals: ApprovalDesk | None = None,
     **durable: Any,
 ) -> RunOutcome:
     """Compile `raw` against the test registry and run it on a manual trigger body (inside a loop).
@@ -135,7 +136,7 @@ async def start(
         sink.append((kind, node_id, data))
 
     async with httpx.AsyncClient() as http:
-        services = Services(Settings(), http, _no_credentials, run_workflow)
+        services = Services(Settings(), http, _no_credentials, run_workflow, approvals=approvals)
         trigger = {"body": body, "headers": {}, "query": {}}
         return await run_compiled(compiled, trigger, run_id=run_id, services=services, emit=emit, **durable)
 

@@ -111,3 +111,13 @@ def test_loops_nest_with_the_inner_item_in_scope():
     )
     run = execute(raw, {"rows": [[1, 2], [3]]})
     assert run.outcome.output == [[{"value": 10}, {"value": 20}], [{"value": 30}]]
+
+
+def test_a_loop_runs_in_a_checkpointed_run():
+    # The per-item branch has no checkpointer of its own; it must not inherit the run's "sync" durability.
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    raw = looping(setter("double", value="{{ loop.item * 2 }}"))
+    run = execute(raw, {"items": [1, 2]}, checkpointer=InMemorySaver())
+    assert run.outcome.status == "succeeded"
+    assert run.outcome.output == [{"value": 2}, {"value": 4}]

@@ -10,6 +10,7 @@ CONTRACT_TYPES = {
     "schedule_trigger",
     "llm",
     "agent",
+    "approval",
     "http_request",
     "set",
     "template",

@@ -18,9 +18,9 @@ from runtime.store.migrate import MIGRATIONS_DIR, alembic_config
 from tests.conftest import PgDatabases
 
 EXPECTED_TABLES = {
-    "alembic_version", "api_key", "audit_event", "credential", "idempotency_key", "invite", "login_session",
-    "membership", "node_run", "run", "schedule", "schedule_tick", "secret_canary", "user", "user_identity", "webhook",
-    "webhook_delivery", "workflow",
+    "alembic_version", "api_key", "approval", "audit_event", "credential", "idempotency_key", "invite",
+    "login_session", "membership", "node_run", "run", "schedule", "schedule_tick", "secret_canary", "user",
+    "user_identity", "webhook", "webhook_delivery", "workflow",
     "workflow_version", "workspace",
 }  # fmt: skip
 CHECKPOINT_TABLES = {"sqlite": set(SQLITE_TABLES), "postgresql": set(POSTGRES_TABLES)}
