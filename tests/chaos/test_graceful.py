@@ -1,0 +1,33 @@
+"""A rolling restart (SIGTERM one worker, then the other, each replaced) under load loses nothing:
+every run succeeds and every node is called exactly once."""
+
+from __future__ import annotations
+
+import signal
+
+from runtime.store import RunStatus
+from tests.chaos.conftest import FAST_LEASES, Chaos
+from tests.chaos.ledger import problems
+from tests.processes import signal_group
+from tests.runtime.executor.test_rq import wait_until_finished
+
+GRACE_S = float(FAST_LEASES["TRELLIS_WORKER_GRACE_S"])
+
+
+def test_sigterm_during_load_loses_no_run_and_reruns_no_node(chaos: Chaos) -> None:
+    chaos.server.delay = lambda tag, node_id, before: 0.3
+    first, second = chaos.start_worker(), chaos.start_worker()
+    chaos.start_runs(16)
+    for name in (first, second):
+        # Each worker is stopped while it holds runs mid-node, after its replacement was started
+        busy = len(chaos.server.calls) + 10
+        assert chaos.server.wait_for(lambda calls, busy=busy: len(calls) >= busy, 60), "the workers made no calls"
+        chaos.start_worker()
+        worker = chaos.workers.pop(name)
+        signal_group(worker, signal.SIGTERM)
+        assert worker.wait(timeout=GRACE_S + 10) == 0, chaos.worker_log(name)
+        chaos.start_runs(8)
+    statuses = wait_until_finished(list(chaos.runs.values()), timeout_s=90)
+
+    assert set(statuses.values()) == {RunStatus.SUCCEEDED}
+    assert problems(chaos.server, chaos.runs, kills=[]) == []
