@@ -13,6 +13,7 @@ from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
 import runtime.store  # noqa: F401  (registers every table on SQLModel.metadata)
 from runtime.config import get_settings
+from runtime.store.checkpoint_tables import CHECKPOINT_TABLES
 from runtime.store.engine import make_engine
 from runtime.store.migrate import URL_ATTRIBUTE
 
@@ -46,6 +47,11 @@ def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | L
     return False
 
 
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Autogenerate compares only our models' tables: LangGraph's checkpoint tables are not models."""
+    return not (type_ == "table" and name in CHECKPOINT_TABLES)
+
+
 def run_migrations_offline() -> None:
     """Write the SQL to stdout (`alembic upgrade --sql`) instead of running it."""
     context.configure(url=database_url(), target_metadata=SQLModel.metadata, literal_binds=True)
@@ -69,6 +75,7 @@ def run_migrations_online() -> None:
                 target_metadata=SQLModel.metadata,
                 render_as_batch=is_sqlite,
                 render_item=render_item,
+                include_name=include_name,
                 compare_type=True,
             )
             with context.begin_transaction():

@@ -6,16 +6,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from functools import lru_cache
 from typing import Any
 
 import redis.asyncio as redis_async
+from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from runtime.config import Settings, get_settings
 from runtime.engine import CompiledWorkflow, RunOutcome, compile_workflow, run_compiled
 from runtime.errors import WorkflowInvalid
 from runtime.events import RUN_FINISHED, EventBatcher, EventStream, RedisEventStream, open_event_stream
 from runtime.executor.cancel import cancel_requested, forget_cancel
+from runtime.executor.checkpointer import open_checkpointer
 from runtime.executor.recorder import Claim, ClaimedRun, NodeRunRecorder, RunWrite, apply_writes, run_ended
 from runtime.executor.services import run_services
 from runtime.executor.writer import RunWriter
@@ -89,6 +92,15 @@ class RunExecutor:
         self._stream: RedisEventStream | None = None
         self._batcher: EventBatcher | None = None
         self._redis: redis_async.Redis | None = None
+        self._closing = AsyncExitStack()
+        self._checkpointers: dict[str, BaseCheckpointSaver] = {}
+
+    async def checkpointer(self, settings: Settings) -> BaseCheckpointSaver:
+        """The checkpointer on the configured database, opened on first use and closed by `aclose`."""
+        url = settings.resolved_database_url
+        if url not in self._checkpointers:
+            self._checkpointers[url] = await self._closing.enter_async_context(open_checkpointer(url))
+        return self._checkpointers[url]
 
     async def execute(self, run_id: str) -> RunStatus | None:
         """Run a queued run to its end, streaming events and recording node runs; None if not queued.
@@ -117,7 +129,8 @@ class RunExecutor:
         status, output, error = RunStatus.FAILED, None, STOPPED
         try:
             await emit("run_started", None, {"workflow_id": run.workflow_id, "trigger": str(run.trigger)})
-            status, output, error = await _run_document(settings, run, redis, emit)
+            checkpointer = await self.checkpointer(settings)
+            status, output, error = await _run_document(settings, run, redis, emit, checkpointer)
         except Exception as failure:  # the worker boundary: a bug fails this run, never its neighbours
             log.exception("Run %s failed unexpectedly", run_id)
             error = {"node_id": None, "message": f"Internal error: {type(failure).__name__}: {failure}"}
@@ -134,6 +147,7 @@ class RunExecutor:
     async def aclose(self) -> None:
         """Commit pending writes, send pending events and close the clients."""
         await self.writer.aclose()
+        await self._closing.aclose()
         if self._batcher is not None:
             await self._batcher.aclose()
         if self._stream is not None:
@@ -153,14 +167,14 @@ class RunExecutor:
 
 
 async def _run_document(
-    settings: Settings, run: ClaimedRun, redis: redis_async.Redis | None, emit: Emit
+    settings: Settings, run: ClaimedRun, redis: redis_async.Redis | None, emit: Emit, checkpointer: BaseCheckpointSaver
 ) -> tuple[RunStatus, Any, dict[str, Any] | None]:
     try:
         compiled = compiled_version(run.workflow_version_id)
     except (WorkflowInvalid, ValueError) as error:
         return RunStatus.FAILED, None, {"node_id": None, "message": str(error)}
     async with run_services(settings, run.workspace_id, run.id, redis=redis) as services:
-        work = run_compiled(compiled, run.input, run_id=run.id, services=services, emit=emit)
+        work = run_compiled(compiled, run.input, run_id=run.id, services=services, emit=emit, checkpointer=checkpointer)
         status, outcome, error = await run_with_limits(
             work, compiled.document.settings.timeout_s, lambda: cancel_requested(settings, run.id, services.redis)
         )

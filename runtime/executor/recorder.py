@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from runtime.executor.checkpointer import prune_checkpoints
 from runtime.executor.writer import RunWriter
 from runtime.store import NodeRun, NodeRunStatus, Run, RunStatus, new_id, utcnow
 
@@ -111,6 +112,7 @@ def apply_writes(connection: sa.Connection, writes: list[RunWrite]) -> list[Any]
     runs_ended = [{"b_id": write.run_id, **write.values} for write in writes if isinstance(write, RunEnded)]
     if runs_ended:
         connection.execute(_END_RUN, runs_ended)
+        prune_checkpoints(connection, [row["b_id"] for row in runs_ended])
     # A run claimed twice in one batch (its job taken twice) goes to the first claim only.
     return [claimed.pop(write.run_id, None) if isinstance(write, Claim) else None for write in writes]
 

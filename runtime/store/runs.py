@@ -59,6 +59,12 @@ class Run(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # The lease of the executor running it: a claim bumps the epoch; writes under an older one are refused.
+    lease_owner: str | None = Field(default=None, max_length=200, index=True)
+    lease_epoch: int = 0
+    lease_expires_at: datetime | None = None
+    attempts: int = 0
+    """How many times an executor claimed the run (1 for a run that never had to be recovered)."""
 
 
 # One attempt of one node within a run: what went in, what came out or what failed.

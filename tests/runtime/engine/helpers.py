@@ -122,9 +122,13 @@ async def start(
     run_id: str = "run_1",
     run_workflow: Callable[[str, Any], Awaitable[Any]] = _no_sub_workflows,
     events: list[tuple[str, str | None, dict[str, Any]]] | None = None,
+    registry: Registry = TEST_REGISTRY,
+    **durable: Any,
 ) -> RunOutcome:
-    """Compile `raw` against the test registry and run it on a manual trigger body (inside a loop)."""
-    compiled = compile_workflow(WorkflowDocument.model_validate(raw), TEST_REGISTRY)
+    """Compile `raw` against the test registry and run it on a manual trigger body (inside a loop).
+
+    `durable` goes to `run_compiled` as is (`checkpointer`, `resume`, `lease_epoch`, `control`)."""
+    compiled = compile_workflow(WorkflowDocument.model_validate(raw), registry)
     sink = [] if events is None else events
 
     async def emit(kind: str, node_id: str | None, data: dict[str, Any]) -> None:
@@ -133,7 +137,7 @@ async def start(
     async with httpx.AsyncClient() as http:
         services = Services(Settings(), http, _no_credentials, run_workflow)
         trigger = {"body": body, "headers": {}, "query": {}}
-        return await run_compiled(compiled, trigger, run_id=run_id, services=services, emit=emit)
+        return await run_compiled(compiled, trigger, run_id=run_id, services=services, emit=emit, **durable)
 
 
 def execute(raw: dict[str, Any], body: Any = None, **options: Any) -> Run:
