@@ -25,7 +25,7 @@ SEED = int(os.environ.get("TRELLIS_CHAOS_SEED") or random.SystemRandom().randran
 KILLS = int(os.environ.get("TRELLIS_CHAOS_KILLS", "20"))
 BACKLOG = 3 * CONCURRENCY
 """Unfinished runs kept in the system while killing, so both workers always hold runs."""
-GAP_S = (1.5, 3.5)
+GAP_S = (2.0, 4.0)
 """Seconds between kills, drawn uniformly."""
 DRAIN_S = 90
 ENOUGH_ATTEMPTS = {"TRELLIS_MAX_RUN_ATTEMPTS": "1000"}
