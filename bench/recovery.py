@@ -60,11 +60,11 @@ def lease(run_id: str) -> tuple[str | None, int, str]:
 
 
 def holder(owner: str | None, workers: dict[str, object]) -> str:
-    """The worker name a lease owner names (owners may add a process id or an executor suffix)."""
-    matches = [name for name in workers if owner is not None and name in owner]
-    if len(matches) != 1:
-        raise RuntimeError(f"lease_owner {owner!r} names none (or several) of the workers {sorted(workers)}")
-    return matches[0]
+    """The worker a lease owner names: `<worker name>~<tag>` (`runtime.executor.lease.lease_owner`)."""
+    name = (owner or "").partition("~")[0]
+    if name not in workers:
+        raise RuntimeError(f"lease_owner {owner!r} names none of the workers {sorted(workers)}")
+    return name
 
 
 def wait_until(condition, timeout_s: float) -> float:  # type: ignore[no-untyped-def]

@@ -26,9 +26,10 @@ CONCURRENCY = 4
 """Runs one chaos worker executes at once."""
 FAST_LEASES = {
     "TRELLIS_HEARTBEAT_S": "1", "TRELLIS_LEASE_S": "4", "TRELLIS_REAPER_INTERVAL_S": "1",
-    "TRELLIS_WORKER_GRACE_S": "20", "TRELLIS_MAX_RUN_ATTEMPTS": "3",
+    "TRELLIS_RECONCILE_INTERVAL_S": "2", "TRELLIS_WORKER_GRACE_S": "20", "TRELLIS_MAX_RUN_ATTEMPTS": "3",
 }  # fmt: skip
-"""Lease settings short enough for a lost worker's runs to move on within ~5 s (lease = 4 heartbeats)."""
+"""Lease settings short enough for a lost worker's runs to move on within ~5 s (lease = 4 heartbeats),
+and for runs Redis lost to be queued again within ~2 s."""
 
 
 @dataclass
