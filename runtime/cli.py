@@ -186,10 +186,17 @@ def scheduler(interval: float) -> None:
 def schedule_forever(*, interval_s: float = POLL_INTERVAL_S, parent_pid: int | None = None) -> None:
     """Run the scheduler loop with logs on stderr until SIGTERM/SIGINT (or the parent process ends)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from runtime.executor.reaper import start_recovery  # imports the executor; only schedulers need it here
+
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    serve_schedules(stop=stop, interval_s=interval_s, parent_pid=parent_pid)
+    recovery, stop_recovery = start_recovery()  # schedulers recover runs nobody executes, as workers do
+    try:
+        serve_schedules(stop=stop, interval_s=interval_s, parent_pid=parent_pid)
+    finally:
+        stop_recovery.set()
+        recovery.join(timeout=5)
 
 
 @main.group()

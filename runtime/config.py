@@ -80,6 +80,20 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         16, ge=1, le=1000, description="Runs one `trellis worker` process executes at once."
     )
+    lease_s: float = Field(15.0, gt=0, description="Seconds a run's lease lasts without a heartbeat.")
+    heartbeat_s: float = Field(5.0, gt=0, description="Seconds between two extensions of the leases a process holds.")
+    reaper_interval_s: float = Field(
+        5.0, gt=0, description="Seconds between two looks for runs whose lease expired (their executor died)."
+    )
+    reconcile_interval_s: float = Field(
+        30.0, gt=0, description="Seconds between two checks that every queued run is in the queue (Redis lost it?)."
+    )
+    max_run_attempts: int = Field(
+        3, ge=1, description="Executors a run may be claimed by; after that many died under it, it fails (worker_lost)."
+    )
+    worker_grace_s: float = Field(
+        50.0, ge=0, description="Seconds a stopping worker lets nodes in flight finish before handing their runs back."
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -73,6 +73,9 @@ NODE_DURATION = Histogram(
     "trellis_node_duration_seconds", "Time one node attempt took.", ["node_type"], buckets=NODE_BUCKETS
 )
 WEBHOOK_RESPONSES = Counter("trellis_webhook_requests", "Webhook calls answered, by HTTP status code.", ["code"])
+RECOVERIES = Counter(
+    "trellis_run_recoveries", "Runs handed off again because nobody executed them, by why.", ["reason"]
+)
 LLM_TOKENS = Counter("trellis_openai_tokens", "Tokens LLM calls used, by model and kind.", ["model", "kind"])
 
 NODE_OUTCOMES = {"node_finished": "succeeded", "node_failed": "failed", "node_skipped": "skipped"}
@@ -83,6 +86,11 @@ def count_run(status: str, trigger: str, duration_s: float | None = None) -> Non
     RUNS.labels(status=status, trigger=trigger).inc()
     if duration_s is not None:
         RUN_DURATION.labels(status=status).observe(duration_s)
+
+
+def count_recovery(reason: str) -> None:
+    """Count a run handed off again: `lease_expired` (its executor died) or `redis_reconcile` (lost from the queue)."""
+    RECOVERIES.labels(reason=reason).inc()
 
 
 def count_llm_tokens(model: str, prompt_tokens: int, completion_tokens: int) -> None:

@@ -7,9 +7,16 @@ commit per node event cost ~95 ms per run (see `bench/queue_mode.py`).
 
 Isolation: a node that raises fails only its own run. A node that blocks the event loop (CPU-bound
 or synchronous I/O) stalls every run in that process, and a process that dies (OOM, `kill -9`)
-leaves its in-flight runs `running` until the durable-run reaper picks them up. SIGTERM or SIGINT
-stops taking jobs and lets the runs in flight finish; a second one stops them, each run ending
-`failed` with a stored status and a `run_finished` event.
+leaves its in-flight runs `running` until their lease expires and a reaper queues them again; the
+next claim resumes each from its last checkpoint.
+
+SIGTERM or SIGINT: stop taking jobs, let each run finish the nodes in flight, then hand it back
+(queued again, at the front of the queue) so another worker resumes it from that checkpoint. Nodes
+still running after `TRELLIS_WORKER_GRACE_S` (or at a second signal) are interrupted and their runs
+handed back the same way (those nodes run again elsewhere). Nothing is lost.
+
+Database outages: a job whose claim fails goes back to the front of the queue and the worker waits
+(0.5 s, doubling, at most 10 s) before taking another; the lease heartbeat retries the same way.
 """
 
 from __future__ import annotations
@@ -28,8 +35,11 @@ from runtime.engine import compile_workflow, run_compiled
 from runtime.executor.dispatch import QUEUE_NAME
 from runtime.executor.execute import RunExecutor
 from runtime.executor.jobs import JobQueue
+from runtime.executor.lease import DATABASE_ERRORS, lease_owner, next_backoff
+from runtime.executor.reaper import start_recovery
 from runtime.executor.services import run_services
 from runtime.graph.schema import WorkflowDocument
+from runtime.store import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +95,26 @@ class QueueWorker:
         self._stopping = False
         self._redis_ok = True
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._executor: RunExecutor | None = None
+        self._backoff: float | None = None
 
     def stop(self) -> None:
-        """First call: take no more jobs, let the runs in flight finish. Second: stop them too."""
+        """First call: take no more jobs, hand runs back after their nodes in flight, and interrupt
+        what still runs after the grace period. Second call: interrupt (and hand back) at once."""
         if self._stopping:
-            for task in self._in_flight:
-                task.cancel()
+            self._interrupt()
+            return
         self._stopping = True
+        if self._executor is not None:
+            self._executor.drain()
+        asyncio.get_running_loop().call_later(self.settings.worker_grace_s, self._interrupt)
+
+    def _interrupt(self) -> None:
+        """Cancel the runs still in flight; each is handed back, not failed."""
+        if self._executor is not None:
+            self._executor.hand_back_on_cancel()
+        for task in self._in_flight:
+            task.cancel()
 
     async def work(self) -> None:
         """Take and run jobs until stopped (or, in burst mode, until the queue is empty and all ran)."""
@@ -99,10 +122,12 @@ class QueueWorker:
         assert url is not None
         connection, blocking = Redis.from_url(url), Redis.from_url(url)
         jobs = JobQueue(connection, blocking, QUEUE_NAME, self.name)
-        executor = RunExecutor(self.settings)
+        executor = self._executor = RunExecutor(self.settings, owner=lease_owner(self.name))
         slots = asyncio.Semaphore(self.concurrency)
         try:
             while not self._stopping:
+                if self._backoff is not None:
+                    await asyncio.sleep(self._backoff)
                 await slots.acquire()
                 job_id = None if self._stopping else await self._take(jobs)
                 if job_id is None:
@@ -154,10 +179,18 @@ class QueueWorker:
         ok = False
         try:
             async with asyncio.timeout(job.timeout_s):
-                await executor.execute(job.run_id)
+                status = await executor.execute(job.run_id)
             ok = True
+            self._backoff = None
+            if status is RunStatus.QUEUED:  # handed back: first in line for the next worker
+                await jobs.put_back(job_id)
         except TimeoutError:
             log.error("Job %s passed its %s s time limit and was stopped", job_id, job.timeout_s)
+        except DATABASE_ERRORS as error:
+            self._backoff = next_backoff(self._backoff)
+            log.warning("Database unavailable (%s); job %s goes back to the queue, next take in %.1f s",
+                        type(error).__name__, job_id, self._backoff)  # fmt: skip
+            await jobs.put_back(job_id)
         except Exception:
             log.exception("Job %s failed", job_id)
         finally:
@@ -188,4 +221,10 @@ def work(
         log.info("Worker %s takes runs from %r, %d at once", worker.name, QUEUE_NAME, worker.concurrency)
         await worker.work()
 
-    asyncio.run(main())
+    # Every worker also recovers runs whose executor died (or whose queue entry Redis lost).
+    recovery, stop_recovery = start_recovery(settings)
+    try:
+        asyncio.run(main())
+    finally:
+        stop_recovery.set()
+        recovery.join(timeout=5)

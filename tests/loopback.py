@@ -15,12 +15,15 @@ class LoopbackServer:
     def __init__(self, body: bytes = b'{"ok": true}', content_type: str = "application/json", delay_s: float = 0):
         self.delay_s = delay_s
         self.requests = 0
+        self.idempotency_keys: list[str | None] = []
+        """The `Idempotency-Key` header of each request, in arrival order."""
         self._released = threading.Event()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self, with_body: bool) -> None:
                 owner.requests += 1
+                owner.idempotency_keys.append(self.headers.get("Idempotency-Key"))
                 owner._released.wait(owner.delay_s)
                 self.send_response(200)
                 self.send_header("Content-Type", content_type)

@@ -14,6 +14,7 @@ from runtime.errors import WorkflowError
 
 EventType = Literal[
     "run_started",
+    "run_resumed",
     "node_started",
     "node_token",
     "node_finished",

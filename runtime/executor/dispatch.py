@@ -124,10 +124,25 @@ class InProcessExecutor:
         self._thread = threading.Thread(target=self._loop.run_forever, name="trellis-executor", daemon=True)
         self._thread.start()
         self._executor: RunExecutor | None = None
+        self._active: set[str] = set()
+        self._active_lock = threading.Lock()
 
     def submit(self, run_id: str) -> Future[Any]:
         """Start `run_id` now; the future resolves to its final status."""
-        return asyncio.run_coroutine_threadsafe(self._execute(run_id), self._loop)
+        with self._active_lock:
+            self._active.add(run_id)
+        future = asyncio.run_coroutine_threadsafe(self._execute(run_id), self._loop)
+        future.add_done_callback(lambda _: self._forget(run_id))
+        return future
+
+    def active(self) -> set[str]:
+        """Ids of the runs submitted here that have not ended yet."""
+        with self._active_lock:
+            return set(self._active)
+
+    def _forget(self, run_id: str) -> None:
+        with self._active_lock:
+            self._active.discard(run_id)
 
     async def _execute(self, run_id: str) -> RunStatus | None:
         if self._executor is None:  # made on the loop it belongs to

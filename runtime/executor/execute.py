@@ -12,14 +12,25 @@ from typing import Any
 
 import redis.asyncio as redis_async
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.errors import GraphDrained
+from langgraph.runtime import RunControl
 
 from runtime.config import Settings, get_settings
 from runtime.engine import CompiledWorkflow, RunOutcome, compile_workflow, run_compiled
 from runtime.errors import WorkflowInvalid
 from runtime.events import RUN_FINISHED, EventBatcher, EventStream, RedisEventStream, open_event_stream
 from runtime.executor.cancel import cancel_requested, forget_cancel
-from runtime.executor.checkpointer import open_checkpointer
-from runtime.executor.recorder import Claim, ClaimedRun, NodeRunRecorder, RunWrite, apply_writes, run_ended
+from runtime.executor.checkpointer import LeaseLost, open_checkpointer
+from runtime.executor.lease import DATABASE_ERRORS, HeldRun, Leases, lease_owner
+from runtime.executor.recorder import (
+    Claim,
+    ClaimedRun,
+    NodeRunRecorder,
+    Released,
+    RunWrite,
+    apply_writes,
+    run_ended,
+)
 from runtime.executor.services import run_services
 from runtime.executor.writer import RunWriter
 from runtime.graph.schema import WorkflowDocument
@@ -31,6 +42,15 @@ log = logging.getLogger(__name__)
 CANCEL_POLL_S = 0.2
 STOPPED = {"node_id": None, "message": "The worker stopped before the run finished."}
 Emit = Callable[[str, str | None, dict[str, Any]], Awaitable[None]]
+RunEnd = tuple[RunStatus, Any, dict[str, Any] | None]
+RUN_RESUMED = "run_resumed"
+
+
+def _uncancel() -> None:
+    """Swallow the cancellation that stopped this run's task (it was ours: lease lost or handed back)."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
 
 
 async def run_with_limits(
@@ -83,40 +103,83 @@ class RunExecutor:
     """Executes stored runs on the running event loop; any number at once, sharing clients and one writer.
 
     Create it inside the loop that uses it. With `settings` None, each run reads `get_settings()`
-    (the in-process executor outlives settings changes); a worker passes its settings once.
+    (the in-process executor outlives settings changes); a worker passes its settings once. Every run
+    it claims is held under a lease owned by `owner` (see `runtime.executor.lease`).
     """
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, owner: str | None = None) -> None:
         self._settings = settings
+        self.owner = owner or lease_owner()
         self.writer: RunWriter[RunWrite] = RunWriter(apply_writes)
         self._stream: RedisEventStream | None = None
         self._batcher: EventBatcher | None = None
         self._redis: redis_async.Redis | None = None
-        self._closing = AsyncExitStack()
-        self._checkpointers: dict[str, BaseCheckpointSaver] = {}
+        self._checkpointer: tuple[str, BaseCheckpointSaver, AsyncExitStack] | None = None
+        self.leases = Leases(self.owner, settings)
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._controls: dict[str, RunControl] = {}
+        self._handing_back = False
 
     async def checkpointer(self, settings: Settings) -> BaseCheckpointSaver:
-        """The checkpointer on the configured database, opened on first use and closed by `aclose`."""
+        """The checkpointer on the configured database, opened on first use and closed by `aclose`
+        (or when the configured database changes, as it does between tests)."""
         url = settings.resolved_database_url
-        if url not in self._checkpointers:
-            self._checkpointers[url] = await self._closing.enter_async_context(open_checkpointer(url))
-        return self._checkpointers[url]
+        if self._checkpointer is None or self._checkpointer[0] != url:
+            await self._close_checkpointer()
+            closing = AsyncExitStack()
+            self._checkpointer = (url, await closing.enter_async_context(open_checkpointer(url)), closing)
+        return self._checkpointer[1]
+
+    async def _close_checkpointer(self) -> None:
+        if self._checkpointer is not None:
+            _, _, closing = self._checkpointer
+            self._checkpointer = None
+            await closing.aclose()
+
+    def drain(self) -> None:
+        """Stop every run after the nodes in flight; each is handed back (`execute` returns `queued`)."""
+        for control in self._controls.values():
+            control.request_drain("the worker is stopping")
+
+    def hand_back_on_cancel(self) -> None:
+        """From now on a run whose task is cancelled is handed back (queued again) instead of failed."""
+        self._handing_back = True
 
     async def execute(self, run_id: str) -> RunStatus | None:
-        """Run a queued run to its end, streaming events and recording node runs; None if not queued.
+        """Run a claimable run to its end, streaming events and recording node runs; None if not claimable.
 
-        Whatever happens (a node failing, a bug, the task being cancelled by a stopping worker), the
-        run ends with a stored final status and a `run_finished` event, written in that order.
+        A queued run starts (`run_started`); a run whose executor died or let it go resumes from its
+        last checkpoint (`run_resumed`). Whatever happens (a node failing, a bug, a cancel), the run
+        ends with a stored final status and a `run_finished` event, in that order, with three
+        exceptions that leave the run to another executor and write nothing more: its lease was lost
+        (None), the database failed (None; the lease expires and the reaper resumes it), or it was
+        drained or cancelled while the executor hands runs back (`queued`).
+        Database errors while claiming propagate (nothing was taken).
         """
         settings = self._settings or get_settings()
-        run: ClaimedRun | None = await self.writer.write(Claim(run_id))
+        claim = Claim(run_id, self.owner, settings.lease_s, settings.max_run_attempts)
+        run: ClaimedRun | None = await self.writer.write(claim)
         if run is None:
             return None
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(self.leases.keep_alive(), name="trellis-lease-heartbeat")
+        held = self.leases.hold(run_id, run.lease_epoch)
+        self._controls[run_id] = RunControl()
+        try:
+            return await self._execute_held(settings, run, held)
+        finally:
+            self.leases.drop(run_id)
+            self._controls.pop(run_id, None)
+
+    async def _execute_held(self, settings: Settings, run: ClaimedRun, held: HeldRun) -> RunStatus | None:
+        run_id = run.id
         stream, batcher, redis = self._clients(settings)
-        nodes = NodeRunRecorder(self.writer, run.workspace_id, run_id)
+        nodes = NodeRunRecorder(self.writer, run.workspace_id, run_id, run.lease_epoch)
         meter = RunMeter(str(run.trigger), lambda: node_types(run.workflow_version_id))
 
         async def emit(event_type: str, node_id: str | None, data: dict[str, Any]) -> None:
+            if held.lost:  # another executor owns the run's stream now
+                return
             nodes.record(event_type, node_id, data)
             meter.record(event_type, node_id, data)
             if batcher is None:
@@ -128,26 +191,61 @@ class RunExecutor:
 
         status, output, error = RunStatus.FAILED, None, STOPPED
         try:
-            await emit("run_started", None, {"workflow_id": run.workflow_id, "trigger": str(run.trigger)})
+            details = {"workflow_id": run.workflow_id, "trigger": str(run.trigger), "attempt": run.attempts}
+            await emit(RUN_RESUMED if run.attempts > 1 else "run_started", None, details)
             checkpointer = await self.checkpointer(settings)
-            status, output, error = await _run_document(settings, run, redis, emit, checkpointer)
+            control = self._controls[run_id]
+            status, output, error = await _run_document(settings, run, redis, emit, checkpointer, control)
+        except GraphDrained:
+            return await self._hand_back(run, held)
+        except (LeaseLost, *DATABASE_ERRORS) as failure:
+            log.warning("Run %s stops here, another executor resumes it: %s", run_id, failure)
+            held.lost = True
+            return None
+        except asyncio.CancelledError:
+            if held.lost or self._handing_back:
+                _uncancel()
+                return None if held.lost else await self._hand_back(run, held)
+            await self._end(run, held, nodes, meter, emit, (status, output, error))
+            raise
         except Exception as failure:  # the worker boundary: a bug fails this run, never its neighbours
             log.exception("Run %s failed unexpectedly", run_id)
             error = {"node_id": None, "message": f"Internal error: {type(failure).__name__}: {failure}"}
-        finally:
-            if status is not RunStatus.SUCCEEDED:
-                open_status = NodeRunStatus.CANCELLED if status is RunStatus.CANCELLED else NodeRunStatus.FAILED
-                nodes.close_open(open_status, (error or {}).get("message", ""))
-            await self.writer.write(run_ended(run_id, status, output, error))
-            meter.finish(status.value)
-            forget_cancel(run_id)
-            await emit("run_finished", None, {"status": status.value, "output": output, "error": error})
-        return status
+        stored = await self._end(run, held, nodes, meter, emit, (status, output, error))
+        return status if stored else None
+
+    async def _end(
+        self, run: ClaimedRun, held: HeldRun, nodes: NodeRunRecorder, meter: RunMeter, emit: Emit, end: RunEnd
+    ) -> bool:
+        """Store the run's final status, then send `run_finished`; False if the lease was lost meanwhile."""
+        status, output, error = end
+        if status is not RunStatus.SUCCEEDED:
+            open_status = NodeRunStatus.CANCELLED if status is RunStatus.CANCELLED else NodeRunStatus.FAILED
+            nodes.close_open(open_status, (error or {}).get("message", ""))
+        stored = await self.writer.write(run_ended(run.id, run.lease_epoch, status, output, error))
+        forget_cancel(run.id)
+        if not stored:
+            held.lost = True
+            return False
+        meter.finish(status.value)
+        await emit(RUN_FINISHED, None, {"status": status.value, "output": output, "error": error})
+        return True
+
+    async def _hand_back(self, run: ClaimedRun, held: HeldRun) -> RunStatus | None:
+        """Queue the run again for another executor (it resumes from its last checkpoint)."""
+        held.lost = True  # nothing more is written for it here
+        released = await self.writer.write(Released(run.id, run.lease_epoch))
+        log.info("Run %s handed back%s", run.id, "" if released else " (already taken by another executor)")
+        return RunStatus.QUEUED if released else None
 
     async def aclose(self) -> None:
         """Commit pending writes, send pending events and close the clients."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
         await self.writer.aclose()
-        await self._closing.aclose()
+        await self._close_checkpointer()
         if self._batcher is not None:
             await self._batcher.aclose()
         if self._stream is not None:
@@ -167,14 +265,22 @@ class RunExecutor:
 
 
 async def _run_document(
-    settings: Settings, run: ClaimedRun, redis: redis_async.Redis | None, emit: Emit, checkpointer: BaseCheckpointSaver
-) -> tuple[RunStatus, Any, dict[str, Any] | None]:
+    settings: Settings,
+    run: ClaimedRun,
+    redis: redis_async.Redis | None,
+    emit: Emit,
+    checkpointer: BaseCheckpointSaver,
+    control: RunControl,
+) -> RunEnd:
     try:
         compiled = compiled_version(run.workflow_version_id)
     except (WorkflowInvalid, ValueError) as error:
         return RunStatus.FAILED, None, {"node_id": None, "message": str(error)}
     async with run_services(settings, run.workspace_id, run.id, redis=redis) as services:
-        work = run_compiled(compiled, run.input, run_id=run.id, services=services, emit=emit, checkpointer=checkpointer)
+        work = run_compiled(
+            compiled, run.input, run_id=run.id, services=services, emit=emit, checkpointer=checkpointer,
+            resume=run.attempts > 1, lease_epoch=run.lease_epoch, control=control,
+        )  # fmt: skip
         status, outcome, error = await run_with_limits(
             work, compiled.document.settings.timeout_s, lambda: cancel_requested(settings, run.id, services.redis)
         )

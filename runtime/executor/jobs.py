@@ -80,6 +80,10 @@ class JobQueue:
         limit = DEFAULT_TIMEOUT_S if timeout is None else float(timeout)
         return RunJob(job_id, str(args[0]), None if limit < 0 else limit)
 
+    async def put_back(self, job_id: str) -> None:
+        """Put a job at the front of the queue again (its run was handed back or could not be claimed)."""
+        await self._connection.lpush(self._queue_key, job_id)
+
     async def finish(self, job_id: str, ok: bool) -> None:
         """Mark the job finished (`ok`) or failed, and let it expire as RQ would."""
         await self._finish(keys=[_job_key(job_id)], args=["finished" if ok else "failed", _rq_time()])

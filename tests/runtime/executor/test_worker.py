@@ -145,30 +145,43 @@ def test_burst_worker_runs_the_queue_empty_then_exits(queue_mode: QueueMode) -> 
         assert {session.get(Run, run_id).status for run_id in run_ids} == {RunStatus.SUCCEEDED}  # type: ignore[union-attr]
 
 
-def test_a_stopping_worker_finishes_its_runs_and_a_second_signal_ends_them(queue_mode: QueueMode) -> None:
+def test_a_stopping_worker_hands_its_runs_back_and_another_worker_resumes_them(queue_mode: QueueMode) -> None:
+    env = {**queue_mode.env, "TRELLIS_WORKER_GRACE_S": "1"}
     workspace_id = _workspace_id()
     quick = store_workflow(workspace_id, fetch_document(queue_mode.quick.url("/page")))
     stuck = store_workflow(workspace_id, fetch_document(queue_mode.stuck.url("/hang")))
-    [worker] = start_workers(queue_mode.env, 1, "--concurrency", "4")
+    [first] = start_workers(env, 1, "--concurrency", "4")
     try:
         finishing, hanging = start(workspace_id, quick, 1), start(workspace_id, stuck, 2)
         deadline = time.monotonic() + 30
-        while queue_mode.stuck.requests == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        worker.terminate()  # first SIGTERM: no new jobs, runs in flight go on
-        assert wait_until_finished([finishing], timeout_s=30)[finishing] is RunStatus.SUCCEEDED
-        assert worker.poll() is None, "the worker left while a run was still in flight"
-        worker.terminate()  # second SIGTERM: the hanging run is stopped and recorded
-        assert worker.wait(timeout=20) == 0
+        while (queue_mode.stuck.requests == 0 or queue_mode.quick.requests == 0) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        first.terminate()  # SIGTERM: no new jobs; nodes in flight get 1 s, then runs are handed back
+        assert first.wait(timeout=20) == 0
     finally:
-        if worker.poll() is None:
-            stop_workers([worker])
+        if first.poll() is None:
+            stop_workers([first])
     with session_scope(get_engine()) as session:
-        run = session.get(Run, hanging)
-    assert run is not None and run.status is RunStatus.FAILED
-    assert "worker stopped" in run.error["message"]  # type: ignore[index]
-    events = asyncio.run(_events(hanging))
-    assert events[-1] == "run_finished"
+        assert session.get(Run, hanging).status is RunStatus.QUEUED  # type: ignore[union-attr]
+    assert "run_finished" not in asyncio.run(_events(hanging))
+
+    [second] = start_workers(env, 1)
+    try:
+        assert wait_until_finished([finishing], timeout_s=30)[finishing] is RunStatus.SUCCEEDED
+        deadline = time.monotonic() + 30
+        while queue_mode.stuck.requests < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert queue_mode.stuck.requests == 2  # the interrupted node runs again on the second worker
+        assert queue_mode.quick.requests == 1  # the node that finished before the stop did not
+        assert asyncio.run(_events(hanging)).count("run_resumed") == 1
+        with session_scope(get_engine()) as session:
+            cancel_run(session, get_settings(), workspace_id, hanging)
+        assert wait_until_finished([hanging], timeout_s=30)[hanging] is RunStatus.CANCELLED
+    finally:
+        stop_workers([second])
+    with session_scope(get_engine()) as session:
+        fetches = session.exec(select(NodeRun).where(NodeRun.run_id == hanging, NodeRun.node_id == "fetch")).all()
+    assert sorted(row.status for row in fetches) == [NodeRunStatus.CANCELLED, NodeRunStatus.FAILED]
 
 
 async def _events(run_id: str) -> list[str]:

@@ -23,24 +23,28 @@ def queued_runs(workspace_id: str, count: int) -> list[str]:
                 for _ in range(count)]  # fmt: skip
 
 
-def test_one_batch_claims_each_run_once_and_a_bad_write_fails_alone(configured: str) -> None:
+def claim(run_id: str) -> Claim:
+    return Claim(run_id, "test-writer", 15, 3)
+
+
+def test_one_batch_claims_each_run_once_and_a_write_for_no_held_run_is_dropped(configured: str) -> None:
     run_ids = queued_runs(configured, 3)
 
     async def scenario() -> tuple[list[Any], list[Any]]:
         writer: RunWriter[RunWrite] = RunWriter(apply_writes)
         try:
             # Given one batch: three claims, a second claim of the first run, and a node run of no run
-            orphan = NodeRunRecorder(writer, configured, "run_does_not_exist")
-            claims = [writer.write(Claim(run_id)) for run_id in [*run_ids, run_ids[0]]]
+            orphan = NodeRunRecorder(writer, configured, "run_does_not_exist", 1)
+            claims = [writer.write(claim(run_id)) for run_id in [*run_ids, run_ids[0]]]
             orphan.record("node_started", "ghost", {"attempt": 1})
             claimed = await asyncio.gather(*claims, return_exceptions=True)
-            again = await asyncio.gather(*(writer.write(Claim(run_id)) for run_id in run_ids))
+            again = await asyncio.gather(*(writer.write(claim(run_id)) for run_id in run_ids))
             return claimed, again
         finally:
             await writer.aclose()
 
     claimed, again = asyncio.run(scenario())
-    # Then each run is handed out once, to its first claim, and the orphan failed without taking the batch down
+    # Then each run is handed out once, to its first claim, and the orphan (no run holds its epoch) is dropped
     assert [isinstance(result, ClaimedRun) for result in claimed] == [True, True, True, False]
     assert claimed[3] is None
     assert again == [None, None, None]  # already running: nobody claims them again
@@ -55,14 +59,17 @@ def test_node_runs_are_stored_before_the_awaited_final_status(configured: str) -
     async def scenario() -> None:
         writer: RunWriter[RunWrite] = RunWriter(apply_writes)
         try:
-            await writer.write(Claim(run_id))
-            nodes = NodeRunRecorder(writer, configured, run_id)
+            claimed = await writer.write(claim(run_id))
+            nodes = NodeRunRecorder(writer, configured, run_id, claimed.lease_epoch)
             nodes.record("node_started", "start", {"attempt": 1, "input": {"a": 1}})
             nodes.record("node_finished", "start", {"attempt": 1, "output": {"b": 2}})
             nodes.record("node_started", "greet", {"attempt": 1})
             nodes.record("node_failed", "greet", {"attempt": 1, "error": "boom", "retryable": False})
             nodes.record("node_skipped", "result", {})
-            await writer.write(run_ended(run_id, RunStatus.FAILED, None, {"node_id": "greet", "message": "boom"}))
+            ended = run_ended(
+                run_id, claimed.lease_epoch, RunStatus.FAILED, None, {"node_id": "greet", "message": "boom"}
+            )
+            assert await writer.write(ended) is True
             # Then, the moment the final status is committed, every node run is already there
             with get_engine().connect() as connection:
                 rows = connection.execute(sa.select(NodeRun.node_id, NodeRun.status, NodeRun.output, NodeRun.error)

@@ -1,0 +1,119 @@
+"""The run leases one executor holds: one heartbeat UPDATE per process extends them all, and a run whose
+lease is gone (another executor claimed it after it expired) is stopped at once, writing nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import psycopg
+import sqlalchemy as sa
+
+from runtime.config import Settings, get_settings
+from runtime.store import Run, RunStatus, get_engine, utcnow
+
+log = logging.getLogger(__name__)
+
+RUNS: sa.Table = Run.__table__  # type: ignore[attr-defined]
+DATABASE_ERRORS = (sa.exc.DBAPIError, psycopg.Error, sqlite3.Error)
+"""What the database driver raises when it is unreachable or refuses (SQLAlchemy's, psycopg's, sqlite3's)."""
+BACKOFF_FIRST_S = 0.5
+BACKOFF_CAP_S = 10.0
+
+
+def lease_owner(name: str | None = None) -> str:
+    """A lease owner name unique to this process: `name` (default host.pid) plus a random tag, so a
+    restarted process with the same name and pid (a container's pid 1) never extends its predecessor's leases."""
+    return f"{name or f'{socket.gethostname()}.{os.getpid()}'}~{secrets.token_hex(3)}"
+
+
+def next_backoff(previous_s: float | None) -> float:
+    """Seconds to wait after a failure: 0.5 s, doubling, at most 10 s."""
+    return BACKOFF_FIRST_S if previous_s is None else min(previous_s * 2, BACKOFF_CAP_S)
+
+
+@dataclass
+class HeldRun:
+    """A run this executor claimed: the epoch it holds and the task executing it."""
+
+    epoch: int
+    task: asyncio.Task[object] | None
+    lost: bool = False
+    """Its lease is gone: another executor may run it now; this one must not write for it."""
+
+
+@dataclass
+class Leases:
+    """The leases of one executor (`owner`), extended every `heartbeat_s` by `keep_alive`.
+
+    With `fixed_settings` None, settings are read at each use (the in-process executor outlives changes).
+    """
+
+    owner: str
+    fixed_settings: Settings | None = None
+    held: dict[str, HeldRun] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.fixed_settings or get_settings()
+
+    def hold(self, run_id: str, epoch: int) -> HeldRun:
+        """Note that the current task executes `run_id` under `epoch`."""
+        held = HeldRun(epoch, asyncio.current_task())
+        self.held[run_id] = held
+        return held
+
+    def drop(self, run_id: str) -> None:
+        """The run ended or was handed back: stop extending its lease."""
+        self.held.pop(run_id, None)
+
+    async def keep_alive(self) -> None:
+        """Extend every held lease each `heartbeat_s` until cancelled; on database errors retry with backoff."""
+        backoff: float | None = None
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_s if backoff is None else backoff)
+            try:
+                await self.beat()
+            except DATABASE_ERRORS as error:
+                backoff = next_backoff(backoff)
+                log.warning("Lease heartbeat failed (database: %s); retrying in %.1f s", type(error).__name__, backoff)
+            else:
+                backoff = None
+
+    async def beat(self) -> None:
+        """One heartbeat: extend the held leases, stop the runs whose lease is gone."""
+        if not self.held:
+            return
+        alive = await asyncio.to_thread(self._extend)
+        for run_id, held in list(self.held.items()):
+            if alive.get(run_id) != held.epoch and not held.lost:
+                log.warning("Lost the lease of run %s (another executor took it); stopping it here", run_id)
+                self.lose(run_id)
+
+    def lose(self, run_id: str) -> None:
+        """Stop `run_id` here without writing anything more for it."""
+        held = self.held.get(run_id)
+        if held is None:
+            return
+        held.lost = True
+        if held.task is not None:
+            held.task.cancel()
+
+    def _extend(self) -> dict[str, int]:
+        """One UPDATE extending every lease this owner holds; returns `{run_id: epoch}` of those extended."""
+        expires = utcnow() + timedelta(seconds=self.settings.lease_s)
+        update = (
+            sa.update(RUNS)
+            .where(RUNS.c.lease_owner == self.owner, RUNS.c.status == RunStatus.RUNNING)
+            .values(lease_expires_at=expires)
+            .returning(RUNS.c.id, RUNS.c.lease_epoch)
+        )
+        with get_engine().begin() as connection:
+            return {row[0]: row[1] for row in connection.execute(update)}
