@@ -4,7 +4,9 @@ was called again, an interrupted node at most once more per interruption, one ke
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -13,15 +15,38 @@ from tests.chaos.counting_server import Call, CountingServer
 from tests.chaos.workflow import CHAIN
 
 
+@dataclass(frozen=True)
+class NodeRunRow:
+    """One stored node run, as the checks need it."""
+
+    status: str
+    attempt: int
+    finished_at: datetime | None
+    error: dict[str, Any] | None
+
+    def __str__(self) -> str:
+        ended = f"{self.finished_at:%H:%M:%S.%f}" if self.finished_at else "open"
+        reason = f" ({self.error.get('message')})" if self.error else ""
+        return f"{self.status} attempt {self.attempt} ended {ended}{reason}"
+
+
+def node_runs(run_ids: list[str]) -> dict[tuple[str, str], list[NodeRunRow]]:
+    """Every stored node run of these runs, by (run id, node id), oldest first."""
+    query = sa.text(
+        "SELECT run_id, node_id, status, attempt, finished_at, error FROM node_run WHERE run_id IN :ids "
+        "ORDER BY started_at"
+    ).bindparams(sa.bindparam("ids", expanding=True))
+    rows: dict[tuple[str, str], list[NodeRunRow]] = defaultdict(list)
+    with get_engine().connect() as connection:
+        for run_id, node_id, status, attempt, finished_at, error in connection.execute(query, {"ids": run_ids}):
+            rows[(run_id, node_id)].append(NodeRunRow(str(status), attempt, finished_at, error))
+    return rows
+
+
 def succeeded_node_runs(run_ids: list[str]) -> dict[tuple[str, str], list[datetime]]:
     """`finished_at` of every succeeded node run, by (run id, node id)."""
-    query = sa.text("SELECT run_id, node_id, finished_at FROM node_run WHERE status = 'succeeded' AND run_id IN :ids")
-    finished: dict[tuple[str, str], list[datetime]] = defaultdict(list)
-    with get_engine().connect() as connection:
-        for run_id, node_id, finished_at in connection.execute(query.bindparams(sa.bindparam("ids", expanding=True)),
-                                                               {"ids": run_ids}):  # fmt: skip
-            finished[(run_id, node_id)].append(finished_at)
-    return finished
+    return {key: [row.finished_at for row in rows if row.status == "succeeded" and row.finished_at]
+            for key, rows in node_runs(run_ids).items()}  # fmt: skip
 
 
 def interruptions(calls: list[Call], finished_at: datetime | None, kills: list[datetime]) -> int:
@@ -37,21 +62,24 @@ def problems(server: CountingServer, runs: dict[str, str], kills: list[datetime]
     - no call arrived after the node's run had finished (a finished node re-executed);
     - at most 1 + (kills that found it in flight) calls: once, plus a retry per interruption.
     """
-    finished = succeeded_node_runs(list(runs.values()))
+    stored = node_runs(list(runs.values()))
     found = []
     for tag, run_id in runs.items():
         for node_id in CHAIN:
             calls = server.calls_to(tag, node_id)
-            ends = finished.get((run_id, node_id), [])
+            rows = stored.get((run_id, node_id), [])
+            ends = [row.finished_at for row in rows if row.status == "succeeded" and row.finished_at]
             where = f"run {tag} ({run_id}) node {node_id}"
             if len(ends) != 1:
-                found.append(f"{where}: {len(ends)} succeeded node runs")
+                found.append(f"{where}: {len(ends)} succeeded node runs; stored: {'; '.join(map(str, rows))}")
             keys = {call.key for call in calls}
             if keys != {f"{run_id}:{node_id}"}:
                 found.append(f"{where}: idempotency keys {sorted(map(str, keys))}")
             end = min(ends) if ends else None
             if end is not None and any(call.at > end for call in calls):
-                found.append(f"{where}: called again after it finished at {end:%H:%M:%S.%f}")
+                kill = min((kill for kill in kills if kill > end), default=None)
+                after = f", {(kill - end).total_seconds() * 1000:.0f} ms before a kill" if kill else ""
+                found.append(f"{where}: called again after it finished at {end:%H:%M:%S.%f}{after}")
             allowed = 1 + interruptions(calls, end, kills)
             if len(calls) > allowed:
                 found.append(f"{where}: {len(calls)} calls, at most {allowed} allowed")
