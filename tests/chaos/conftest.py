@@ -1,11 +1,12 @@
 """What every chaos test stands on: a fresh PostgreSQL database, the queue tests' Redis database, a
 counting server, a trigger-then-five-`http_request` workflow, and `trellis worker` processes the
-test starts, kills and replaces (every one still alive is stopped after the test)."""
+test starts, kills and replaces (every one still alive is killed after the test)."""
 
 from __future__ import annotations
 
 import itertools
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from runtime.executor.dispatch import start_run, trigger_payload
 from runtime.store import RunTrigger, ensure_database, ensure_local_workspace, get_engine, session_scope
 from tests.chaos.counting_server import CountingServer
 from tests.chaos.workflow import five_calls
-from tests.processes import kill_group, start_worker, stop_group
+from tests.processes import kill_group, start_worker
 from tests.runtime.executor.conftest import REDIS_URL, reset_caches, store_workflow
 
 CONCURRENCY = 4
@@ -74,6 +75,21 @@ class Chaos:
             query = sa.text("SELECT count(*) FROM run WHERE status IN ('queued', 'running')")
             return int(connection.execute(query).scalar_one())
 
+    def holding_runs(self) -> list[str]:
+        """The live workers holding a run lease now (a worker still starting holds none), by name."""
+        query = sa.text("SELECT DISTINCT lease_owner FROM run WHERE status = 'running' AND lease_owner IS NOT NULL")
+        with get_engine().connect() as connection:
+            owners = {str(owner).partition("~")[0] for owner in connection.execute(query).scalars()}
+        return sorted(owners & set(self.workers))  # lease owners are `<worker name>~<tag>`
+
+    def wait_holding(self, name: str, timeout_s: float = 60) -> None:
+        """Block until the worker holds a run lease; fail with its log if it does not in time."""
+        deadline = time.monotonic() + timeout_s
+        while name not in self.holding_runs():
+            if time.monotonic() > deadline:
+                pytest.fail(f"worker {name} took no run within {timeout_s} s:\n{self.worker_log(name)}")
+            time.sleep(0.1)
+
     def worker_log(self, name: str) -> str:
         """The last lines a worker wrote (for failure messages)."""
         path = self.logs / f"{name}.log"
@@ -105,7 +121,7 @@ def chaos(make_pg_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     world = Chaos(env, server, logs, workspace_id, store_workflow(workspace_id, five_calls(server)))
     yield world
     for worker in world.workers.values():
-        stop_group(worker, timeout_s=10)
+        kill_group(worker)  # how a test's leftovers stop is not what it tests
     server.close()
     client.flushdb()
     client.close()

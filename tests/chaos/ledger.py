@@ -1,5 +1,6 @@
 """What the counting server saw, checked against what the database says ran: no node that finished
-was called again, an interrupted node at most once more per interruption, one key per node."""
+was called again, an interrupted node at most once more per interruption (a kill, an outage), one
+idempotency key per node, one succeeded node run per node."""
 
 from __future__ import annotations
 
@@ -49,18 +50,24 @@ def succeeded_node_runs(run_ids: list[str]) -> dict[tuple[str, str], list[dateti
             for key, rows in node_runs(run_ids).items()}  # fmt: skip
 
 
-def interruptions(calls: list[Call], finished_at: datetime | None, kills: list[datetime]) -> int:
-    """How many kills found this node called but not yet finished (it was in flight then)."""
-    return sum(1 for kill in kills if calls and calls[0].at < kill and (finished_at is None or finished_at > kill))
+Window = tuple[datetime, datetime]
+"""When a worker could lose its nodes in flight: (kill, kill) for a kill, (start, end) for an outage."""
 
 
-def problems(server: CountingServer, runs: dict[str, str], kills: list[datetime]) -> list[str]:
+def interruptions(calls: list[Call], finished_at: datetime | None, windows: list[Window]) -> int:
+    """How many disruptions found this node called (before the window closed) but not yet finished."""
+    if not calls:
+        return 0
+    return sum(1 for start, end in windows if calls[0].at < end and (finished_at is None or finished_at > start))
+
+
+def problems(server: CountingServer, runs: dict[str, str], windows: list[Window]) -> list[str]:
     """Every way the calls break the rules (empty when none does), per run tag and node:
 
     - exactly one succeeded node run;
     - every call carried `Idempotency-Key: {run_id}:{node_id}`;
     - no call arrived after the node's run had finished (a finished node re-executed);
-    - at most 1 + (kills that found it in flight) calls: once, plus a retry per interruption.
+    - at most 1 + (disruptions that found it in flight) calls: once, plus a retry per interruption.
     """
     stored = node_runs(list(runs.values()))
     found = []
@@ -77,10 +84,12 @@ def problems(server: CountingServer, runs: dict[str, str], kills: list[datetime]
                 found.append(f"{where}: idempotency keys {sorted(map(str, keys))}")
             end = min(ends) if ends else None
             if end is not None and any(call.at > end for call in calls):
-                kill = min((kill for kill in kills if kill > end), default=None)
-                after = f", {(kill - end).total_seconds() * 1000:.0f} ms before a kill" if kill else ""
+                kill = min((start for start, _ in windows if start > end), default=None)
+                after = f", {(kill - end).total_seconds() * 1000:.0f} ms before a disruption" if kill else ""
                 found.append(f"{where}: called again after it finished at {end:%H:%M:%S.%f}{after}")
-            allowed = 1 + interruptions(calls, end, kills)
+            allowed = 1 + interruptions(calls, end, windows)
             if len(calls) > allowed:
-                found.append(f"{where}: {len(calls)} calls, at most {allowed} allowed")
+                times = ", ".join(f"{call.at:%H:%M:%S.%f}" for call in calls)
+                found.append(f"{where}: {len(calls)} calls ({times}), at most {allowed} allowed; stored: "
+                             f"{'; '.join(map(str, rows))}")  # fmt: skip
     return found
