@@ -1,4 +1,4 @@
-"""Engine benchmarks: overhead per node (no checkpoints) and runs per second, in-process and on RQ.
+"""Engine benchmarks: overhead per node (without and with checkpoints) and runs per second, in-process and on RQ.
 
 Usage: `.venv/bin/python bench/engine.py [--repeats 5] [--runs 200]` with PostgreSQL and Redis on
 loopback (as `make test` sets up). Every figure is the median of `--repeats` measurements.
@@ -90,6 +90,44 @@ async def time_chain(length: int, runs: int, checkpointer: Any = None) -> float:
     return statistics.median(samples)
 
 
+async def time_checkpointed_chain(length: int, runs: int, database_url: str) -> float:
+    """Median seconds per node of a no-op chain checkpointed as stored runs are: fenced saver, sync durability.
+
+    Each run is a real claimed run row (the fence checks its lease epoch on every checkpoint write).
+    """
+    import httpx
+
+    from runtime.executor.checkpointer import open_checkpointer
+
+    compiled = compile_workflow(chain("noop", length), Registry([*REGISTRY, NOOP]))
+    claimed = claimed_runs(runs)
+    async with httpx.AsyncClient() as http, open_checkpointer(database_url) as checkpointer:
+        services = Services(settings=get_settings(), http=http, credentials=_ignore, run_workflow=_ignore)
+        samples = []
+        for run_id, epoch in claimed:
+            started = time.perf_counter()
+            outcome = await run_compiled(compiled, {"body": {}}, run_id=run_id, services=services, emit=_ignore,
+                                         checkpointer=checkpointer, lease_epoch=epoch)  # fmt: skip
+            samples.append((time.perf_counter() - started) / (length + 1))
+            assert outcome.status == "succeeded", outcome.error
+    return statistics.median(samples)
+
+
+def claimed_runs(count: int) -> list[tuple[str, int]]:
+    """`count` stored runs claimed by a bench owner: (run id, lease epoch)."""
+    from runtime.executor.dispatch import create_run, trigger_payload
+    from runtime.executor.recorder import Claim, apply_writes
+    from runtime.store import RunTrigger, get_engine, session_scope
+
+    workspace_id, workflow_id = store_small_workflow()
+    with session_scope(get_engine()) as session:
+        run_ids = [create_run(session, workspace_id, workflow_id, trigger_payload({}), RunTrigger.API).id
+                   for _ in range(count)]  # fmt: skip
+    with get_engine().begin() as connection:
+        claims = apply_writes(connection, [Claim(run_id, "bench", 600, 3) for run_id in run_ids])
+    return [(run.id, run.lease_epoch) for run in claims]
+
+
 def configure(database_url: str, redis_url: str | None, data_dir: str) -> None:
     os.environ["TRELLIS_DATABASE_URL"] = database_url
     os.environ["TRELLIS_DATA_DIR"] = data_dir
@@ -169,30 +207,59 @@ def rq_runs_per_second(workers: int, count: int, data_dir: str) -> float:
             os.killpg(proc.pid, signal.SIGTERM)
         for proc in procs:
             proc.wait(timeout=30)
-        from runtime.store import get_engine
 
-        get_engine().dispose()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE "{sa.make_url(url).database}" WITH (FORCE)')
+        drop_pg_database(url, admin)
         client.flushdb()
+
+
+def drop_pg_database(url: str, admin: sa.Engine) -> None:
+    from runtime.store import get_engine
+
+    get_engine().dispose()
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE "{sa.make_url(url).database}" WITH (FORCE)')
+
+
+def overhead_rows(repeats: int, data_dir: str) -> list[tuple[str, str]]:
+    """Per-node overhead of no-op chains: bare, then checkpointed on SQLite and on PostgreSQL."""
+
+    def median_ms(measure: Any) -> str:
+        return f"{statistics.median(asyncio.run(measure()) for _ in range(repeats)) * 1000:.3f} ms/node"
+
+    rows = [(f"engine overhead, {n}-node chain", median_ms(lambda n=n: time_chain(n, 30))) for n in (10, 100)]
+    sqlite_url = f"sqlite:///{data_dir}/bench.db"
+    configure(sqlite_url, None, data_dir)
+    rows += [(f"engine overhead, {n}-node chain, SQLite checkpoints",
+              median_ms(lambda n=n: time_checkpointed_chain(n, 30, sqlite_url))) for n in (10, 100)]  # fmt: skip
+    pg_url, admin = fresh_pg_database()
+    configure(pg_url, None, data_dir)
+    rows += [(f"engine overhead, {n}-node chain, PostgreSQL checkpoints",
+              median_ms(lambda n=n: time_checkpointed_chain(n, 30, pg_url))) for n in (10, 100)]  # fmt: skip
+    drop_pg_database(pg_url, admin)
+    return rows
+
+
+def throughput_rows(repeats: int, runs: int, data_dir: str) -> list[tuple[str, str]]:
+    """Runs per second: in-process on SQLite, then on RQ with 1 and 2 workers on PostgreSQL."""
+    configure(f"sqlite:///{data_dir}/bench.db", None, data_dir)
+    rate = statistics.median(runs_per_second(runs) for _ in range(repeats))
+    rows = [("in-process executor, SQLite", f"{rate:.1f} runs/s")]
+    for workers in (1, 2):
+        rate = statistics.median(rq_runs_per_second(workers, runs, data_dir) for _ in range(repeats))
+        rows.append((f"RQ, {workers} worker(s), PostgreSQL", f"{rate:.1f} runs/s"))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--runs", type=int, default=200, help="runs per throughput measurement")
+    parser.add_argument("--engine-only", action="store_true", help="only the per-node overhead figures")
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="trellis-bench-")
-    rows = []
-    for length in (10, 100):
-        per_node = statistics.median(asyncio.run(time_chain(length, 30)) for _ in range(args.repeats))
-        rows.append((f"engine overhead, {length}-node chain", f"{per_node * 1000:.3f} ms/node"))
-    configure(f"sqlite:///{data_dir}/bench.db", None, data_dir)
-    rate = statistics.median(runs_per_second(args.runs) for _ in range(args.repeats))
-    rows.append(("in-process executor, SQLite", f"{rate:.1f} runs/s"))
-    for workers in (1, 2):
-        rate = statistics.median(rq_runs_per_second(workers, args.runs, data_dir) for _ in range(args.repeats))
-        rows.append((f"RQ, {workers} worker(s), PostgreSQL", f"{rate:.1f} runs/s"))
+    rows = overhead_rows(args.repeats, data_dir)
+    if not args.engine_only:
+        rows += throughput_rows(args.repeats, args.runs, data_dir)
     width = max(len(name) for name, _ in rows)
     sys.stdout.write(f"{'measure'.ljust(width)}  median of {args.repeats}\n")
     for name, value in rows:

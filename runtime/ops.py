@@ -6,14 +6,19 @@ from the runs table in the default mode, so every process reports the same live 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
+from http.server import ThreadingHTTPServer
 
 import sqlalchemy as sa
-from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+from prometheus_client import CollectorRegistry, MetricsHandler, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -34,6 +39,7 @@ log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 1.0
 """Seconds a readiness or queue probe may wait for the database or Redis."""
 PARENT_CHECK_S = 1.0
+READY_TIMEOUT_S = 1.5
 
 
 def metrics_registry(settings: Settings) -> CollectorRegistry:
@@ -52,16 +58,54 @@ def render_metrics(settings: Settings) -> bytes:
 
 
 def serve_metrics(port: int, *, parent_pid: int) -> None:
-    """Answer `GET /metrics` on `port` (all interfaces) until the process `parent_pid` is gone.
+    """Answer `GET /metrics` and `GET /readyz` on `port` (all interfaces) until the process `parent_pid` is gone.
 
-    For workers on hosts without a web process: their values are only in this host's folder.
+    For workers on hosts without a web process: their values are only in this host's folder, and
+    their readiness (database and Redis reachable, as the web's `/readyz` answers) is asked here.
     """
-    server, _ = start_http_server(port, registry=metrics_registry(get_settings()))
+    settings = get_settings()
+    handler = MetricsHandler.factory(metrics_registry(settings))
+
+    class Handler(handler):  # type: ignore[misc, valid-type]
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] != "/readyz":
+                super().do_GET()
+                return
+            code, body = readiness(settings)
+            payload = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(("", port), Handler)
+    threading.Thread(target=server.serve_forever, name="trellis-metrics", daemon=True).start()
     try:
         while os.getppid() == parent_pid:
             time.sleep(PARENT_CHECK_S)
     finally:
         server.shutdown()
+
+
+def readiness(settings: Settings) -> tuple[int, dict[str, object]]:
+    """200 `{"status": "ready"}`, or 503 `{"error": "not_ready", "message", "unreachable": [...]}` naming
+    the database and/or Redis, each check cut off after `READY_TIMEOUT_S` (a stopped server never answers)."""
+    checks = {"database": database_problem, "redis": lambda: redis_problem(settings)}
+    pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="trellis-ready")
+    futures = {name: pool.submit(check) for name, check in checks.items()}
+    problems: dict[str, str] = {}
+    for name, future in futures.items():
+        try:
+            problem = future.result(timeout=READY_TIMEOUT_S)
+        except FutureTimeout:
+            problem = f"{name} unreachable (no answer within {READY_TIMEOUT_S:g} s)"
+        if problem:
+            problems[name] = problem
+    pool.shutdown(wait=False)
+    if problems:
+        return 503, {"error": "not_ready", "message": "; ".join(problems.values()), "unreachable": sorted(problems)}
+    return 200, {"status": "ready"}
 
 
 class QueueCollector(Collector):

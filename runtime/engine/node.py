@@ -69,6 +69,7 @@ async def execute(
     *,
     params: BaseModel | None = None,
     tools: tuple[Tool, ...] = (),
+    call_key: str | None = None,
 ) -> Any:
     """Run `node` under its retry and timeout settings, emitting its events; returns what `run` returned.
 
@@ -91,6 +92,7 @@ async def execute(
             attempt=attempt,
             loop=frame.loop,
             tools=tools,
+            call_key=call_key,
         )
         await emit("node_started", {"attempt": attempt, "input": json_ready(ctx.input)})
         began = time.perf_counter()

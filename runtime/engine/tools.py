@@ -41,7 +41,12 @@ def bind_tools(
 
 
 async def _call(
-    node: NodeRuntime, frame: Frame, inputs: Mapping[str, Any], outputs: Mapping[str, Any], args: dict[str, Any]
+    node: NodeRuntime,
+    frame: Frame,
+    inputs: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    args: dict[str, Any],
+    call_key: str | None = None,
 ) -> Any:
     tool_id = node.spec.id
     if not isinstance(args, dict):
@@ -55,7 +60,7 @@ async def _call(
         raise NodeError(f"Tool {tool_id!r} got invalid arguments: {problems}.") from None
     tools = bind_tools(node.tools, frame, inputs, outputs)
     try:
-        output = await execute(node, frame, inputs, outputs, params=params, tools=tools)
+        output = await execute(node, frame, inputs, outputs, params=params, tools=tools, call_key=call_key)
     except NodeFailed as failure:
         raise NodeError(f"Tool {tool_id!r} failed: {failure.message}") from None
     return output.output if isinstance(output, Routed) else output

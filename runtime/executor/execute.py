@@ -21,7 +21,7 @@ from runtime.errors import WorkflowInvalid
 from runtime.events import RUN_FINISHED, EventBatcher, EventStream, RedisEventStream, open_event_stream
 from runtime.executor.cancel import cancel_requested, forget_cancel
 from runtime.executor.checkpointer import LeaseLost, open_checkpointer
-from runtime.executor.lease import DATABASE_ERRORS, HeldRun, Leases, lease_owner
+from runtime.executor.lease import DATABASE_UNAVAILABLE, HeldRun, Leases, lease_owner
 from runtime.executor.recorder import (
     Claim,
     ClaimedRun,
@@ -152,7 +152,7 @@ class RunExecutor:
         last checkpoint (`run_resumed`). Whatever happens (a node failing, a bug, a cancel), the run
         ends with a stored final status and a `run_finished` event, in that order, with three
         exceptions that leave the run to another executor and write nothing more: its lease was lost
-        (None), the database failed (None; the lease expires and the reaper resumes it), or it was
+        (None), the database became unavailable (None; the lease expires and the reaper resumes it), or it was
         drained or cancelled while the executor hands runs back (`queued`).
         Database errors while claiming propagate (nothing was taken).
         """
@@ -198,7 +198,7 @@ class RunExecutor:
             status, output, error = await _run_document(settings, run, redis, emit, checkpointer, control)
         except GraphDrained:
             return await self._hand_back(run, held)
-        except (LeaseLost, *DATABASE_ERRORS) as failure:
+        except (LeaseLost, *DATABASE_UNAVAILABLE) as failure:
             log.warning("Run %s stops here, another executor resumes it: %s", run_id, failure)
             held.lost = True
             return None
@@ -222,6 +222,7 @@ class RunExecutor:
         if status is not RunStatus.SUCCEEDED:
             open_status = NodeRunStatus.CANCELLED if status is RunStatus.CANCELLED else NodeRunStatus.FAILED
             nodes.close_open(open_status, (error or {}).get("message", ""))
+        self.leases.drop(run.id)  # its status leaves `running`: the heartbeat must not take that for a lost lease
         stored = await self.writer.write(run_ended(run.id, run.lease_epoch, status, output, error))
         forget_cancel(run.id)
         if not stored:
@@ -234,6 +235,7 @@ class RunExecutor:
     async def _hand_back(self, run: ClaimedRun, held: HeldRun) -> RunStatus | None:
         """Queue the run again for another executor (it resumes from its last checkpoint)."""
         held.lost = True  # nothing more is written for it here
+        self.leases.drop(run.id)
         released = await self.writer.write(Released(run.id, run.lease_epoch))
         log.info("Run %s handed back%s", run.id, "" if released else " (already taken by another executor)")
         return RunStatus.QUEUED if released else None

@@ -6,6 +6,10 @@ job id to RQ's intermediate list (`BLMOVE`, as RQ does), then one script per ste
 hash's `status`, `worker_name`, `started_at` and `ended_at` as RQ writes them, and expires it after
 its `result_ttl` / `failure_ttl`. RQ's started/finished registries and result streams are not
 kept: the run row in the database is the record of what happened.
+
+A job id can stay in RQ's intermediate list if a process dies right after taking it (before its
+run is claimed); nothing here takes it back. The reconciler (`runtime.executor.reaper`) does: a run
+still `queued` that is not in the queue is queued again and its intermediate entry removed.
 """
 
 from __future__ import annotations

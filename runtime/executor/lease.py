@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 RUNS: sa.Table = Run.__table__  # type: ignore[attr-defined]
 DATABASE_ERRORS = (sa.exc.DBAPIError, psycopg.Error, sqlite3.Error)
 """What the database driver raises when it is unreachable or refuses (SQLAlchemy's, psycopg's, sqlite3's)."""
+DATABASE_UNAVAILABLE = (
+    sa.exc.OperationalError, sa.exc.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
+    sqlite3.OperationalError,
+)  # fmt: skip
+"""The database could not be reached or used right now (connection lost, server down, locked): worth
+trying again later, unlike an error in what was written."""
 BACKOFF_FIRST_S = 0.5
 BACKOFF_CAP_S = 10.0
 
@@ -91,9 +97,11 @@ class Leases:
         """One heartbeat: extend the held leases, stop the runs whose lease is gone."""
         if not self.held:
             return
+        # Judge only runs held before the UPDATE began: their claims committed before it, so it sees them.
+        judged = dict(self.held)
         alive = await asyncio.to_thread(self._extend)
-        for run_id, held in list(self.held.items()):
-            if alive.get(run_id) != held.epoch and not held.lost:
+        for run_id, held in judged.items():
+            if self.held.get(run_id) is held and alive.get(run_id) != held.epoch and not held.lost:
                 log.warning("Lost the lease of run %s (another executor took it); stopping it here", run_id)
                 self.lose(run_id)
 

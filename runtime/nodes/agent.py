@@ -62,7 +62,7 @@ async def run(params: Params, ctx: NodeContext) -> dict[str, Any]:
             break
         messages.append(answer.assistant_message())
         for call in answer.tool_calls:
-            step = await _use_tool(call, tools, ctx)
+            step = await _use_tool(call, tools, ctx, f"{ctx.node_id}.call{len(steps) + 1}")
             steps.append(step)
             messages.append({"role": "tool", "tool_call_id": call.id, "content": _for_model(step)})
     raise NodeError(
@@ -88,8 +88,11 @@ async def _turn(session: LlmSession, request: ChatRequest, ctx: NodeContext, tur
     return await session.complete(request, on_token, idempotency_key=f"{ctx.idempotency_key}:turn{turn}")
 
 
-async def _use_tool(call: ToolCall, tools: dict[str, Tool], ctx: NodeContext) -> dict[str, Any]:
-    """Run one tool call; a bad name, bad arguments or a failing tool become an `error` for the model."""
+async def _use_tool(call: ToolCall, tools: dict[str, Tool], ctx: NodeContext, call_key: str) -> dict[str, Any]:
+    """Run one tool call; a bad name, bad arguments or a failing tool become an `error` for the model.
+
+    `call_key` (this agent's id and the call's number in its run) ends the tool's idempotency key, so
+    two calls of one tool differ and a re-run of the agent repeats the same keys."""
     arguments = _arguments(call.arguments)
     await ctx.emit("tool_call", {"tool": call.name, "arguments": arguments})
     step: dict[str, Any] = {"tool": call.name, "arguments": arguments}
@@ -101,7 +104,7 @@ async def _use_tool(call: ToolCall, tools: dict[str, Tool], ctx: NodeContext) ->
         step["error"] = f"the arguments must be a JSON object, got {call.arguments!r}"
     else:
         try:
-            step["result"] = await tool.call(arguments)
+            step["result"] = await tool.call(arguments, call_key)
         except (NodeError, ValidationError) as error:
             step["error"] = str(error)
     outcome = {"result": step["result"]} if "result" in step else {"error": step["error"]}

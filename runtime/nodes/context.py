@@ -24,8 +24,10 @@ class Tool:
     description: str
     parameters: dict[str, Any]
     """JSON Schema of the arguments the model may pass (the tool node's Params schema)."""
-    call: Callable[[dict[str, Any]], Awaitable[Any]]
-    """Run the tool node with the model's arguments over its own params; returns its output."""
+    call: Callable[..., Awaitable[Any]]
+    """`await call(arguments, call_key=None)`: run the tool node with the model's arguments over its own
+    params; returns its output. `call_key` tells this call from the agent's other calls (its
+    idempotency key ends with it)."""
 
 
 @dataclass
@@ -63,6 +65,8 @@ class NodeContext:
     loop: dict[str, Any] | None = None
     """Inside a loop's per-item branch: `{"item": ..., "index": ...}`."""
     tools: tuple[Tool, ...] = ()
+    call_key: str | None = None
+    """Inside an agent's tool call: which call it is (e.g. `agent.call2`), the same on every attempt."""
 
     @property
     def input(self) -> Any:
@@ -73,9 +77,12 @@ class NodeContext:
 
     @property
     def idempotency_key(self) -> str:
-        """`{run_id}:{node_id}` (plus `:{index}` inside a loop): the same on every attempt."""
+        """`{run_id}:{node_id}` (plus `:{index}` inside a loop, `:{call_key}` for an agent's tool call): the
+        same on every attempt and every resume of the run, so a server can drop repeats."""
         key = f"{self.run_id}:{self.node_id}"
-        return key if self.loop is None else f"{key}:{self.loop['index']}"
+        if self.loop is not None:
+            key = f"{key}:{self.loop['index']}"
+        return key if self.call_key is None else f"{key}:{self.call_key}"
 
     def scope(self) -> dict[str, Any]:
         """The names expressions see: `trigger`, `nodes.<id>.output`, `input` and, in a loop, `loop`."""

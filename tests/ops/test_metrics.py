@@ -116,10 +116,12 @@ def test_a_worker_answers_metrics_on_its_own_port_while_it_lives(ops_server: Ops
         wait_until_finished([run_id], timeout_s=60)
         time.sleep(0.5)
         after = value(scrape(url), "trellis_workflow_runs_total", status="succeeded", trigger="api")
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
     finally:
         os.kill(worker.pid, signal.SIGTERM)  # the worker alone: it must stop its metrics child itself
         worker.wait(timeout=30)
     assert after - before == 1
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
     time.sleep(1.5)
     with pytest.raises(httpx.ConnectError):
         httpx.get(url, timeout=2)

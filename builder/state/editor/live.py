@@ -50,7 +50,7 @@ class LiveStatusMixin(DocumentMixin, mixin=True):
         changes = 0
         for event in events:
             changes += self._on_event(event)
-            if event.type == "run_started":
+            if event.type in ("run_started", "run_resumed"):  # resumed: another executor took over
                 self.run_status = "running"
         if changes:
             window = self._status_window[-max(STATUS_WINDOW, changes) :]

@@ -19,11 +19,13 @@ def params(**values: Any) -> agent.Params:
     return agent.Params(**({"model": "gpt-4o-mini", "prompt": "What should I wear in Paris?"} | values))
 
 
-def weather_tool(calls: list[dict[str, Any]], *, fails: bool = False) -> Tool:
-    """A tool that records the arguments it is called with and answers with a forecast."""
+def weather_tool(calls: list[dict[str, Any]], *, fails: bool = False, keys: list[Any] | None = None) -> Tool:
+    """A tool that records the arguments (and call keys) it is called with and answers with a forecast."""
 
-    async def call(arguments: dict[str, Any]) -> Any:
+    async def call(arguments: dict[str, Any], call_key: str | None = None) -> Any:
         calls.append(arguments)
+        if keys is not None:
+            keys.append(call_key)
         if fails:
             raise NodeError("Node 'weather': https://weather.example answered HTTP 503")
         return {"city": arguments["city"], "forecast": "rain", "celsius": 11}
@@ -75,6 +77,19 @@ def test_each_model_turn_has_its_own_stable_idempotency_key(openai_server, node_
     node_runner(agent.run, params(), run_id="run-9", node_id="planner", tools=(weather_tool([]),))
     keys = [request.headers["idempotency-key"] for request in openai_server.requests]
     assert keys == ["run-9:planner:turn1", "run-9:planner:turn2"]
+
+
+def test_each_tool_call_has_its_own_key_the_same_on_every_run_of_the_agent(openai_server, node_runner):
+    keys: list[Any] = []
+    for _ in range(2):  # the agent node runs twice (a retry, or a run resumed after a crash)
+        openai_server.queue(
+            tool_reply(("weather", {"city": "Oslo"}), ("weather", {"city": "Bergen"})),
+            tool_reply(("weather", {"city": "Oslo"})),
+            text_reply("Wear a coat."),
+        )
+        node_runner(agent.run, params(), run_id="run-9", node_id="planner", tools=(weather_tool([], keys=keys),))
+
+    assert keys == ["planner.call1", "planner.call2", "planner.call3"] * 2
 
 
 def test_an_unknown_tool_goes_back_to_the_model_as_an_error(openai_server, node_runner):
