@@ -27,17 +27,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import redis
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.engine import REDIS_URL, configure, fresh_pg_database, time_chain  # noqa: E402
+from bench.engine import (  # noqa: E402
+    REDIS_URL,
+    configure,
+    drop_pg_database,
+    fresh_pg_database,
+    time_chain,
+    time_checkpointed_chain,
+)
 from tests.chaos.counting_server import CountingServer  # noqa: E402
 from tests.chaos.workflow import five_calls  # noqa: E402
 from tests.processes import kill_group, start_worker, stop_group  # noqa: E402
@@ -161,39 +169,29 @@ def recovery_times(kills: int, data_dir: str, seed: int) -> list[Recovery]:
     finally:
         workers.stop_all()
         server.close()
-        get_engine().dispose()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE "{sa.make_url(url).database}" WITH (FORCE)')
+        drop_pg_database(url, admin)
         client.flushdb()
     return results
 
 
-async def checkpointed_chain(length: int, runs: int, database_url: str) -> float:
-    """`time_chain` with the durable checkpointer on `database_url` (migrated)."""
-    from runtime.executor.checkpointer import open_checkpointer
-
-    async with open_checkpointer(database_url) as checkpointer:
-        return await time_chain(length, runs, checkpointer)
-
-
 def checkpoint_costs(length: int, runs: int, repeats: int, data_dir: str) -> list[tuple[str, float]]:
-    """(label, ms per node) without checkpoints, then with them on PostgreSQL and SQLite (medians)."""
-    bare = statistics.median(asyncio.run(time_chain(length, runs)) for _ in range(repeats))
+    """(label, ms per node): the bare engine, then fenced checkpoints of claimed runs on PostgreSQL and
+    SQLite (`bench.engine.time_checkpointed_chain`) and their cost over the bare engine; medians."""
+
+    def median_s(measure: Callable[[], Coroutine[Any, Any, float]]) -> float:
+        return statistics.median(asyncio.run(measure()) for _ in range(repeats))
+
+    bare = median_s(lambda: time_chain(length, runs))
     rows = [(f"engine, {length}-node chain, no checkpointer", bare * 1000)]
     url, admin = fresh_pg_database()
     try:
         for name, database_url in (("PostgreSQL", url), ("SQLite", f"sqlite:///{data_dir}/checkpoints.db")):
             configure(database_url, None, data_dir)
-            saved = statistics.median(asyncio.run(checkpointed_chain(length, runs, database_url))
-                                      for _ in range(repeats))  # fmt: skip
-            rows.append((f"  + checkpoints on {name} (sync)", saved * 1000))
+            saved = median_s(lambda database_url=database_url: time_checkpointed_chain(length, runs, database_url))
+            rows.append((f"  + checkpoints on {name} (sync, fenced)", saved * 1000))
             rows.append((f"    checkpoint cost on {name}", (saved - bare) * 1000))
     finally:
-        from runtime.store import get_engine
-
-        get_engine().dispose()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE "{sa.make_url(url).database}" WITH (FORCE)')
+        drop_pg_database(url, admin)
     return rows
 
 
