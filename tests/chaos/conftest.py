@@ -90,6 +90,16 @@ class Chaos:
                 pytest.fail(f"worker {name} took no run within {timeout_s} s:\n{self.worker_log(name)}")
             time.sleep(0.1)
 
+    def open_transactions(self) -> list[str]:
+        """Sessions on the test database sitting in an open transaction (and holding its row locks),
+        with how long and their last statement: what blocks a takeover when a worker froze mid-write."""
+        query = sa.text(
+            "SELECT state, extract(epoch FROM now() - xact_start), query FROM pg_stat_activity "
+            "WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+        )
+        with get_engine().connect() as connection:
+            return [f"{state} for {age:.1f} s after: {text}" for state, age, text in connection.execute(query)]
+
     def worker_log(self, name: str) -> str:
         """The last lines a worker wrote (for failure messages)."""
         path = self.logs / f"{name}.log"

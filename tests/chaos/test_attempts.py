@@ -19,8 +19,9 @@ def test_a_run_whose_worker_dies_on_every_attempt_fails_as_worker_lost(chaos: Ch
     for attempt in range(1, ATTEMPTS + 1):
         reached = chaos.server.wait_for(lambda calls, n=attempt: sum(c.node_id == "n2" for c in calls) >= n, 60)
         assert reached, f"attempt {attempt} never reached n2:\n{chaos.worker_log(name)}"
+        replacement = chaos.start_worker()  # boots while the lease runs out; it notices the loss
         chaos.kill(name)
-        name = chaos.start_worker()  # a live worker, to notice the lost lease
+        name = replacement
     status = wait_until_finished([run_id], timeout_s=60)[run_id]
     with session_scope(get_engine()) as session:
         run = session.get(Run, run_id)

@@ -19,8 +19,21 @@ from tests.runtime.executor.test_rq import wait_until_finished
 
 HELD_S = 2.0
 """How long the server holds the first answer to n3: the paused worker's answer is waiting when it wakes."""
-AFTERMATH_S = float(FAST_LEASES["TRELLIS_LEASE_S"]) + 2
-"""How long the woken worker gets to (try to) write."""
+TAKEOVER_S = 4 * float(FAST_LEASES["TRELLIS_LEASE_S"])
+"""Lease expiry, then the reaper, with room for a loaded machine."""
+AFTERMATH_S = 3 * float(FAST_LEASES["TRELLIS_HEARTBEAT_S"])
+"""How long the woken worker gets to (try to) write: its held answer is read at once, and its next
+heartbeat (1 s) finds the lease gone."""
+
+
+def wait_for_epoch_above(run_id: str, epoch: int, timeout_s: float) -> bool:
+    """Whether the run's lease epoch moved past `epoch` (it was reaped or claimed) within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while run_row(run_id).lease_epoch <= epoch:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def run_row(run_id: str) -> Run:
@@ -42,11 +55,15 @@ def test_a_worker_paused_past_its_lease_commits_nothing_after_another_took_over(
     chaos.server.delay = lambda tag, node_id, before: HELD_S if (node_id, before) == ("n3", 0) else 0.05
     paused_name = chaos.start_worker()
     [run_id] = chaos.start_runs(1)
+    chaos.wait_holding(paused_name)
+    chaos.start_worker()  # idle until it takes the run over, once the paused worker's lease expires
     assert chaos.server.wait_for(lambda calls: any(c.node_id == "n3" for c in calls), 60), "n3 was never called"
     paused = chaos.workers[paused_name]
     signal_group(paused, signal.SIGSTOP)
     try:
-        chaos.start_worker()  # takes the run over once the paused worker's lease expires
+        moved = wait_for_epoch_above(run_id, run_row(run_id).lease_epoch, TAKEOVER_S)
+        assert moved, (f"nobody took the run over within {TAKEOVER_S:g} s of its worker pausing; open "
+                       f"transactions: {chaos.open_transactions()}")  # fmt: skip
         status = wait_until_finished([run_id], timeout_s=60)[run_id]
         taken_over = run_row(run_id)
         woken_at = datetime.now(UTC)
