@@ -73,23 +73,28 @@ def problems(server: CountingServer, runs: dict[str, str], windows: list[Window]
     found = []
     for tag, run_id in runs.items():
         for node_id in CHAIN:
-            calls = server.calls_to(tag, node_id)
-            rows = stored.get((run_id, node_id), [])
-            ends = [row.finished_at for row in rows if row.status == "succeeded" and row.finished_at]
             where = f"run {tag} ({run_id}) node {node_id}"
-            if len(ends) != 1:
-                found.append(f"{where}: {len(ends)} succeeded node runs; stored: {'; '.join(map(str, rows))}")
-            keys = {call.key for call in calls}
-            if keys != {f"{run_id}:{node_id}"}:
-                found.append(f"{where}: idempotency keys {sorted(map(str, keys))}")
-            end = min(ends) if ends else None
-            if end is not None and any(call.at > end for call in calls):
-                kill = min((start for start, _ in windows if start > end), default=None)
-                after = f", {(kill - end).total_seconds() * 1000:.0f} ms before a disruption" if kill else ""
-                found.append(f"{where}: called again after it finished at {end:%H:%M:%S.%f}{after}")
-            allowed = 1 + interruptions(calls, end, windows)
-            if len(calls) > allowed:
-                times = ", ".join(f"{call.at:%H:%M:%S.%f}" for call in calls)
-                found.append(f"{where}: {len(calls)} calls ({times}), at most {allowed} allowed; stored: "
-                             f"{'; '.join(map(str, rows))}")  # fmt: skip
+            calls, rows = server.calls_to(tag, node_id), stored.get((run_id, node_id), [])
+            found += [f"{where}: {problem}" for problem in node_problems(f"{run_id}:{node_id}", calls, rows, windows)]
+    return found
+
+
+def node_problems(key: str, calls: list[Call], rows: list[NodeRunRow], windows: list[Window]) -> list[str]:
+    """The rules `problems` checks, for one node of one run (`key` is its expected idempotency key)."""
+    found = []
+    ends = [row.finished_at for row in rows if row.status == "succeeded" and row.finished_at]
+    stored = "; ".join(map(str, rows))
+    if len(ends) != 1:
+        found.append(f"{len(ends)} succeeded node runs; stored: {stored}")
+    if {call.key for call in calls} != {key}:
+        found.append(f"idempotency keys {sorted({str(call.key) for call in calls})}")
+    end = min(ends) if ends else None
+    if end is not None and any(call.at > end for call in calls):
+        kill = min((start for start, _ in windows if start > end), default=None)
+        before = f", {(kill - end).total_seconds() * 1000:.0f} ms before a disruption" if kill else ""
+        found.append(f"called again after it finished at {end:%H:%M:%S.%f}{before}")
+    allowed = 1 + interruptions(calls, end, windows)
+    if len(calls) > allowed:
+        times = ", ".join(f"{call.at:%H:%M:%S.%f}" for call in calls)
+        found.append(f"{len(calls)} calls ({times}), at most {allowed} allowed; stored: {stored}")
     return found
