@@ -66,6 +66,18 @@ def stop_group(process: subprocess.Popen[Any], timeout_s: float = 30) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def kill_group(process: subprocess.Popen[Any]) -> None:
+    """`kill -9` every process in the group (as a crashed host or the OOM killer would) and reap the leader."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def signal_group(process: subprocess.Popen[Any], signum: signal.Signals) -> None:
+    """Send `signum` to every process in the group (SIGSTOP pauses them all, SIGCONT resumes them)."""
+    os.killpg(process.pid, signum)
+
+
 def trellis_env(**settings: str) -> dict[str, str]:
     """This process's environment without its TRELLIS_REDIS_URL (a test picks the mode), plus `settings`."""
     return {**{k: v for k, v in os.environ.items() if k != "TRELLIS_REDIS_URL"}, **settings}
@@ -90,10 +102,16 @@ def running_server(database_url: str, data_dir: Path, extra_env: dict[str, str] 
         stop_group(process)
 
 
-def start_worker(env: dict[str, str], name: str, *options: str) -> subprocess.Popen[bytes]:
-    """A `trellis worker` with `env` (over this process's environment) in its own process group."""
-    return subprocess.Popen([TRELLIS, "worker", "--name", name, *options], env=trellis_env(**env),
-                            start_new_session=True)  # fmt: skip
+def start_worker(env: dict[str, str], name: str, *options: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """A `trellis worker` with `env` (over this process's environment) in its own process group;
+    its output goes to `log` when given (appended), else to this process's."""
+    output = log.open("ab") if log is not None else None
+    try:
+        return subprocess.Popen([TRELLIS, "worker", "--name", name, *options], env=trellis_env(**env),
+                                start_new_session=True, stdout=output, stderr=output)  # fmt: skip
+    finally:
+        if output is not None:
+            output.close()  # the child has its own copy
 
 
 @contextlib.contextmanager

@@ -8,12 +8,15 @@ import threading
 
 
 class TcpProxy:
-    """Forwards connections on `port` to `target_port`; `cut()` refuses new ones and drops open ones."""
+    """Forwards connections on `port` to `target_port`; `cut()` refuses new ones and drops open ones,
+    `blackhole()` keeps every connection open but passes no byte until `heal()` (a hung server)."""
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._listener: socket.socket | None = None
         self.port = 0
         self.restore()
@@ -42,6 +45,15 @@ class TcpProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
+    def blackhole(self) -> None:
+        """Hold every byte in both directions, on open and new connections: the target hangs, as a
+        SIGSTOPped server does (connections are accepted, nothing is answered, nothing is refused)."""
+        self._flowing.clear()
+
+    def heal(self) -> None:
+        """End a blackhole: the held bytes go through, then everything flows again."""
+        self._flowing.set()
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
@@ -62,6 +74,7 @@ class TcpProxy:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
+from collections import Counter
 
 import pytest
 import redis
@@ -39,7 +40,8 @@ def wait_until_finished(run_ids: list[str], timeout_s: float) -> dict[str, RunSt
         if all(s not in (RunStatus.QUEUED, RunStatus.RUNNING) for s in statuses.values()):
             return statuses
         if time.monotonic() > deadline:
-            pytest.fail(f"runs still unfinished after {timeout_s} s: {statuses}")
+            counts = Counter(status.value for status in statuses.values())
+            pytest.fail(f"runs still unfinished after {timeout_s} s ({dict(counts)}): {statuses}")
         time.sleep(0.2)
 
 
