@@ -53,11 +53,12 @@ def oidc_provider() -> Iterator[OidcProvider]:
         yield provider
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def auth_server(
     tmp_path_factory: pytest.TempPathFactory, make_pg_database, oidc_provider: OidcProvider
 ) -> Iterator[AuthServer]:  # type: ignore[no-untyped-def]
-    """A fresh server (setup still pending) with OIDC configured and failure limits kept in Redis."""
+    """A fresh server per test module (setup still pending when its first test starts) with OIDC configured
+    and failure limits kept in Redis."""
     redis_url = os.environ.get("TRELLIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     forget_failed_logins(redis_url)
     env = {**oidc_provider.trellis_env(), "TRELLIS_REDIS_URL": redis_url}

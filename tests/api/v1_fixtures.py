@@ -66,8 +66,13 @@ def stuck_site() -> Iterator[LoopbackServer]:
 def v1_server(
     tmp_path_factory: pytest.TempPathFactory, make_pg_database: PgDatabases, stuck_site: LoopbackServer
 ) -> Iterator[V1Server]:
-    """`trellis serve` plus one `trellis worker` on a fresh PostgreSQL database and an emptied Redis database."""
-    redis_url = os.environ.get("TRELLIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    """`trellis serve` plus one `trellis worker` on a fresh PostgreSQL database and an emptied Redis database.
+
+    The Redis database is this fixture's own (`TRELLIS_TEST_V1_REDIS_URL`, db 13): the server lives for the
+    whole session, and its worker would take (and drop, finding no such run) the jobs of any other server
+    queueing runs on the same Redis database, such as the per-module `trellis` fixture's.
+    """
+    redis_url = os.environ.get("TRELLIS_TEST_V1_REDIS_URL", "redis://127.0.0.1:6379/13")
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     database_url = make_pg_database()
