@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +20,8 @@ from typing import Any
 import pytest
 
 TRELLIS = str(Path(sys.executable).with_name("trellis"))
+REPO_WEB = Path(__file__).resolve().parents[1] / ".web"
+"""Reflex's frontend folder; every `trellis serve` of this checkout builds into it by default."""
 READY_TIMEOUT_S = 600
 
 
@@ -84,13 +87,19 @@ def trellis_env(**settings: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_server(database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+def running_server(
+    database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None, *, own_frontend: bool = False
+) -> Iterator[Server]:
     """`trellis serve` on a free port against `database_url` (migrated at start), stopped when the block ends.
 
-    `database_url` and `data_dir` win over the same settings in `extra_env`.
+    `database_url` and `data_dir` win over the same settings in `extra_env`. The frontend build holds the
+    server's port, so a second server whose pages are opened while another one serves pages needs
+    `own_frontend`: it builds into its own copy of `.web` (node_modules shared) instead of the checkout's.
     """
     env = trellis_env(**{**(extra_env or {}), "TRELLIS_DATABASE_URL": database_url, "TRELLIS_DATA_DIR": str(data_dir)})
     env["TRELLIS_PORT"] = str(free_port())
+    if own_frontend and REPO_WEB.is_dir():
+        env["REFLEX_WEB_WORKDIR"] = str(frontend_copy(data_dir / "web"))
     process = subprocess.Popen(
         [TRELLIS, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
@@ -100,6 +109,13 @@ def running_server(database_url: str, data_dir: Path, extra_env: dict[str, str] 
         yield Server(url=f"http://localhost:{env['TRELLIS_PORT']}", database_url=database_url, startup_lines=printed)
     finally:
         stop_group(process)
+
+
+def frontend_copy(target: Path) -> Path:
+    """A copy of the checkout's `.web` at `target`, without its build, sharing its installed node_modules."""
+    shutil.copytree(REPO_WEB, target, symlinks=True, ignore=shutil.ignore_patterns("node_modules", "build"))
+    (target / "node_modules").symlink_to(REPO_WEB / "node_modules")
+    return target
 
 
 def start_worker(env: dict[str, str], name: str, *options: str, log: Path | None = None) -> subprocess.Popen[bytes]:
