@@ -11,6 +11,7 @@ rule), which now finds the decision, so a resume needs no value passed in.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -30,6 +31,11 @@ DECISION_SUFFIX = ".decision"
 def decision_step(node_id: str) -> str:
     """The LangGraph node deciding approval `node_id`."""
     return node_id + DECISION_SUFFIX
+
+
+def awaits_decision(node_type: str, handles: Sequence[str]) -> bool:
+    """Whether a node of `node_type` that fired `handles` is an approval whose request is open, undecided."""
+    return node_type == APPROVAL_TYPE and tuple(handles) == (REQUEST_HANDLE,)
 
 
 def approval_ids(plan: Plan) -> list[str]:

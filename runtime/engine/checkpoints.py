@@ -33,6 +33,8 @@ class Progress:
 
     results: dict[str, Any] = field(default_factory=dict)
     """Output by node id of every node that ran (including writes saved for a superstep cut short)."""
+    handles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The output handles each of those nodes fired."""
     last_finished: str | None = None
 
 
@@ -54,6 +56,7 @@ async def stored_progress(checkpointer: BaseCheckpointSaver, run_id: str) -> Pro
         if key.startswith(CHANNEL_PREFIX) and isinstance(slot, dict) and slot.get("ran"):
             node_id = key[len(CHANNEL_PREFIX) :]
             progress.results[node_id] = slot["output"]
+            progress.handles[node_id] = tuple(slot.get("handles", ()))
             progress.last_finished = node_id
     return progress
 

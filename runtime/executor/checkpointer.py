@@ -7,12 +7,19 @@ UPDATE of that row) either waits for the write to commit or makes it fail with `
 SQLite (the single-process default mode) the check runs just before the write on the saver's own
 connection: SQLite allows one writer at a time and only one process executes its runs.
 
+Commit hook: `on_stored(run_id, channels)` is called once a checkpoint or a task's pending writes of a
+run have committed, naming the state channels they hold; the executor releases a node's end record
+only then (`runtime.executor.held_ends`).
+
+Frozen holders: every PostgreSQL connection of the pool ends a transaction left idle longer than
+`session_limits` allows, so a paused or hung executor cannot keep the run row locked past its lease.
+
 The saver's tables are created by `trellis migrate` (`runtime.store.checkpoint_tables`), not at run time.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -27,11 +34,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from runtime.engine.checkpoints import LEASE_EPOCH_KEY
 from runtime.errors import WorkflowError
+from runtime.store import session_limits
 
 POOL_MAX_SIZE = 8
 _FENCE_SQL = "SELECT 1 FROM run WHERE id = %s AND lease_epoch = %s FOR SHARE"
 _FENCE_SQLITE = "SELECT 1 FROM run WHERE id = ? AND lease_epoch = ?"
 _fence: ContextVar[tuple[str, int] | None] = ContextVar("trellis_checkpoint_fence", default=None)
+Stored = Callable[[str, Iterable[str]], None]
+"""`on_stored(run_id, channels)`: a write of the run holding these state channels has committed."""
 
 
 class LeaseLost(WorkflowError):
@@ -48,7 +58,18 @@ def _fence_of(config: dict[str, Any]) -> tuple[str, int] | None:
     return None if epoch is None else (str(configurable["thread_id"]), int(epoch))
 
 
-class FencedPostgresSaver(AsyncPostgresSaver):
+class _Reporting:
+    """Tells `on_stored` which channels of a fenced run a committed write held."""
+
+    on_stored: Stored | None = None
+
+    def _report(self, config: Any, channels: Iterable[str]) -> None:
+        fence = _fence_of(config)
+        if fence is not None and self.on_stored is not None:
+            self.on_stored(fence[0], channels)
+
+
+class FencedPostgresSaver(_Reporting, AsyncPostgresSaver):
     """`AsyncPostgresSaver` on a pool, without its process-wide lock, writing only under the held epoch."""
 
     async def aput(
@@ -56,9 +77,11 @@ class FencedPostgresSaver(AsyncPostgresSaver):
     ) -> Any:
         token = _fence.set(_fence_of(config))
         try:
-            return await super().aput(config, checkpoint, metadata, new_versions)
+            stored = await super().aput(config, checkpoint, metadata, new_versions)
         finally:
             _fence.reset(token)
+        self._report(config, new_versions)
+        return stored
 
     async def aput_writes(
         self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
@@ -68,6 +91,7 @@ class FencedPostgresSaver(AsyncPostgresSaver):
             await super().aput_writes(config, writes, task_id, task_path)
         finally:
             _fence.reset(token)
+        self._report(config, [name for name, _ in writes])
 
     @asynccontextmanager
     async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[Any]:
@@ -89,20 +113,23 @@ class FencedPostgresSaver(AsyncPostgresSaver):
                 yield cur
 
 
-class FencedSqliteSaver(AsyncSqliteSaver):
+class FencedSqliteSaver(_Reporting, AsyncSqliteSaver):
     """`AsyncSqliteSaver` that checks the held epoch before each write (see the module docstring)."""
 
     async def aput(
         self, config: Any, checkpoint: Checkpoint, metadata: CheckpointMetadata, new_versions: ChannelVersions
     ) -> Any:
         await self._check(config)
-        return await super().aput(config, checkpoint, metadata, new_versions)
+        stored = await super().aput(config, checkpoint, metadata, new_versions)
+        self._report(config, new_versions)
+        return stored
 
     async def aput_writes(
         self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
     ) -> None:
         await self._check(config)
         await super().aput_writes(config, writes, task_id, task_path)
+        self._report(config, [name for name, _ in writes])
 
     async def _check(self, config: Any) -> None:
         fence = _fence_of(config)
@@ -115,22 +142,43 @@ class FencedSqliteSaver(AsyncSqliteSaver):
 
 
 @asynccontextmanager
-async def open_checkpointer(database_url: str) -> AsyncIterator[BaseCheckpointSaver]:
-    """A fenced checkpointer on the database at `database_url` (a SQLAlchemy URL), closed on exit."""
+async def open_checkpointer(
+    database_url: str, *, on_stored: Stored | None = None, lease_s: float | None = None
+) -> AsyncIterator[BaseCheckpointSaver]:
+    """A fenced checkpointer on the database at `database_url` (a SQLAlchemy URL), closed on exit.
+
+    `on_stored` is told about every committed write of a fenced run. With `lease_s`, PostgreSQL ends a
+    transaction of the pool left idle, or a statement running, for longer than half a lease.
+    """
     url = sa.make_url(database_url)
+    saver: FencedSqliteSaver | FencedPostgresSaver
     if url.get_backend_name() == "sqlite":
         async with aiosqlite.connect(url.database or ":memory:", timeout=30) as connection:
-            yield FencedSqliteSaver(connection)
+            saver = FencedSqliteSaver(connection)
+            saver.on_stored = on_stored
+            yield saver
         return
+    options = {"options": _limits_option(lease_s)} if lease_s else {}
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         _libpq_url(url), min_size=1, max_size=POOL_MAX_SIZE, open=False,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row, **options},
     )  # fmt: skip
     await pool.open()
     try:
-        yield FencedPostgresSaver(pool)
+        saver = FencedPostgresSaver(pool)
+        saver.on_stored = on_stored
+        yield saver
     finally:
         await pool.close()
+
+
+def _limits_option(lease_s: float) -> str:
+    """libpq `options` starting every connection with the lease's `session_limits` and a statement
+    timeout as long as the idle one: a checkpoint statement is a few row writes, so one running that
+    long is stuck behind a lock, and its run is better resumed elsewhere than left holding the lease."""
+    limits = session_limits(lease_s)
+    limits["statement_timeout"] = limits["idle_in_transaction_session_timeout"]
+    return " ".join(f"-c {name}={value}" for name, value in limits.items())
 
 
 def _libpq_url(url: sa.URL) -> str:

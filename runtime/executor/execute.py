@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import redis.asyncio as redis_async
@@ -21,11 +21,13 @@ from runtime.errors import WorkflowInvalid
 from runtime.events import RUN_FINISHED, EventBatcher, EventStream, RedisEventStream, open_event_stream
 from runtime.executor.cancel import cancel_requested, forget_cancel
 from runtime.executor.checkpointer import LeaseLost, open_checkpointer
+from runtime.executor.held_ends import HeldEnds, settle_abandoned
 from runtime.executor.lease import DATABASE_UNAVAILABLE, HeldRun, Leases, lease_owner
+from runtime.executor.node_runs import NodeRunRecorder
 from runtime.executor.recorder import (
     Claim,
     ClaimedRun,
-    NodeRunRecorder,
+    NodeRunEnded,
     Released,
     RunWrite,
     apply_writes,
@@ -114,6 +116,7 @@ class RunExecutor:
         self._settings = settings
         self.owner = owner or lease_owner()
         self.writer: RunWriter[RunWrite] = RunWriter(apply_writes)
+        self.held_ends = HeldEnds(self.writer)
         self._stream: RedisEventStream | None = None
         self._batcher: EventBatcher | None = None
         self._redis: redis_async.Redis | None = None
@@ -132,7 +135,8 @@ class RunExecutor:
         if self._checkpointer is None or self._checkpointer[0] != url:
             await self._close_checkpointer()
             closing = AsyncExitStack()
-            self._checkpointer = (url, await closing.enter_async_context(open_checkpointer(url)), closing)
+            opened = open_checkpointer(url, on_stored=self.held_ends.stored, lease_s=settings.lease_s)
+            self._checkpointer = (url, await closing.enter_async_context(opened), closing)
         return self._checkpointer[1]
 
     async def _close_checkpointer(self) -> None:
@@ -174,6 +178,7 @@ class RunExecutor:
             status = await self._execute_held(settings, run, held)
         finally:
             self.leases.drop(run_id)
+            self.held_ends.drop(run_id)  # left only when another executor resumes the run
             self._controls.pop(run_id, None)
         if run_id in self._resume_now:
             self._resume_now.discard(run_id)
@@ -183,7 +188,7 @@ class RunExecutor:
     async def _execute_held(self, settings: Settings, run: ClaimedRun, held: HeldRun) -> RunStatus | None:
         run_id = run.id
         stream, batcher, redis = self._clients(settings)
-        nodes = NodeRunRecorder(self.writer, run.workspace_id, run_id, run.lease_epoch)
+        nodes = NodeRunRecorder(self.writer, run.workspace_id, run_id, run.lease_epoch, self._holding(run))
         meter = RunMeter(str(run.trigger), lambda: node_types(run.workflow_version_id))
 
         async def emit(event_type: str, node_id: str | None, data: dict[str, Any]) -> None:
@@ -203,6 +208,10 @@ class RunExecutor:
             details = {"workflow_id": run.workflow_id, "trigger": str(run.trigger), "attempt": run.attempts}
             await emit(RUN_RESUMED if run.attempts > 1 else "run_started", None, details)
             checkpointer = await self.checkpointer(settings)
+            if run.attempts > 1:
+                types = partial(node_types, run.workflow_version_id)
+                if not await settle_abandoned(self.writer, checkpointer, run.id, run.lease_epoch, types):
+                    raise LeaseLost(run.id)
             control = self._controls[run_id]
             status, output, error = await _run_document(settings, run, redis, emit, checkpointer, control)
         except GraphDrained:
@@ -225,9 +234,22 @@ class RunExecutor:
         stored = await self._end(run, held, nodes, meter, emit, (status, output, error))
         return status if stored else None
 
+    def _holding(self, run: ClaimedRun) -> Callable[[str, NodeRunEnded], bool]:
+        """Keeps back the end of each main-flow node until its output is checkpointed (`held_ends`); the
+        nodes of loop branches and agent tools are written at once (their output is their parent's)."""
+
+        def hold(node_id: str, end: NodeRunEnded) -> bool:
+            if node_id not in compiled_version(run.workflow_version_id).main_ids:
+                return False
+            self.held_ends.hold(node_id, end)
+            return True
+
+        return hold
+
     async def _pause(self, run: ClaimedRun, held: HeldRun, emit: Emit, waiting_on: list[str]) -> RunStatus | None:
         """Store the run `waiting` at its approvals and let it go (its checkpoint holds its state); a decision
         requeues it. One made while it was pausing found it still running: then it is resumed here at once."""
+        self.held_ends.release(run.id)  # its outputs are stored: the pause came after them
         if not await self.writer.write(run_waiting(run.id, run.lease_epoch)):
             held.lost = True
             return None
@@ -242,6 +264,7 @@ class RunExecutor:
     ) -> bool:
         """Store the run's final status, then send `run_finished`; False if the lease was lost meanwhile."""
         status, output, error = end
+        self.held_ends.release(run.id)  # it ends here: nothing re-runs these nodes
         if status is not RunStatus.SUCCEEDED:
             open_status = NodeRunStatus.CANCELLED if status is RunStatus.CANCELLED else NodeRunStatus.FAILED
             nodes.close_open(open_status, (error or {}).get("message", ""))

@@ -17,7 +17,7 @@ import psycopg
 import sqlalchemy as sa
 
 from runtime.config import Settings, get_settings
-from runtime.store import Run, RunStatus, get_engine, utcnow
+from runtime.store import Run, RunStatus, get_engine, limit_transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,11 @@ DATABASE_ERRORS = (sa.exc.DBAPIError, psycopg.Error, sqlite3.Error)
 """What the database driver raises when it is unreachable or refuses (SQLAlchemy's, psycopg's, sqlite3's)."""
 DATABASE_UNAVAILABLE = (
     sa.exc.OperationalError, sa.exc.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
-    sqlite3.OperationalError,
+    psycopg.errors.IdleInTransactionSessionTimeout, sqlite3.OperationalError,
 )  # fmt: skip
-"""The database could not be reached or used right now (connection lost, server down, locked): worth
-trying again later, unlike an error in what was written."""
+"""The database could not be reached or used right now (connection lost, server down, locked, or this
+process was frozen so long that the server ended its transaction): worth trying again later, unlike an
+error in what was written."""
 BACKOFF_FIRST_S = 0.5
 BACKOFF_CAP_S = 10.0
 
@@ -124,4 +125,5 @@ class Leases:
             .returning(RUNS.c.id, RUNS.c.lease_epoch)
         )
         with get_engine().begin() as connection:
+            limit_transaction(connection, self.settings.lease_s)  # a frozen process must not keep these rows locked
             return {row[0]: row[1] for row in connection.execute(update)}

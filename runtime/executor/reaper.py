@@ -32,7 +32,16 @@ from runtime.executor.dispatch import QUEUE_NAME, dispatch, in_process_executor,
 from runtime.executor.lease import DATABASE_ERRORS, next_backoff
 from runtime.metrics import count_recovery, count_run
 from runtime.redis_client import shared_redis
-from runtime.store import NodeRun, NodeRunStatus, Run, RunStatus, get_engine, session_scope, utcnow
+from runtime.store import (
+    NodeRun,
+    NodeRunStatus,
+    Run,
+    RunStatus,
+    get_engine,
+    limit_transaction,
+    session_scope,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +55,7 @@ NODE_LOST = "The executor running this node stopped before it finished."
 def reap_expired(settings: Settings, now: datetime) -> list[str]:
     """Queue again (or fail, out of attempts) every running run whose lease expired; returns their ids."""
     with session_scope(get_engine()) as session:
+        limit_transaction(session.connection(), settings.lease_s)  # a frozen reaper must not keep these runs locked
         expired = or_(col(Run.lease_expires_at).is_(None), col(Run.lease_expires_at) < now)
         query = (
             select(Run)

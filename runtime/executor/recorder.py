@@ -18,15 +18,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from runtime.config import get_settings
 from runtime.executor.checkpointer import prune_checkpoints
-from runtime.executor.writer import RunWriter
-from runtime.store import NodeRun, NodeRunStatus, Run, RunStatus, new_id, utcnow
+from runtime.store import NodeRun, NodeRunStatus, Run, RunStatus, limit_transaction, utcnow
 
-FINISHED = {
-    "node_finished": NodeRunStatus.SUCCEEDED,
-    "node_failed": NodeRunStatus.FAILED,
-    "node_waiting": NodeRunStatus.WAITING,
-}
 RUNS: sa.Table = Run.__table__  # type: ignore[attr-defined]
 NODE_RUNS: sa.Table = NodeRun.__table__  # type: ignore[attr-defined]
 
@@ -88,6 +83,16 @@ class RunEnded:
 
 
 @dataclass(frozen=True)
+class Resumed:
+    """Close the node runs a resumed run's previous executor left open: those of the nodes in `restored`
+    (by node id: `status`, `finished_at`, `output`, `error`, `handles`) as given, every other one failed."""
+
+    run_id: str
+    restored: dict[str, dict[str, Any]]
+    epoch: int
+
+
+@dataclass(frozen=True)
 class Released:
     """Hand a run back: queued again under a new epoch, its lease ended now (a stopping executor)."""
 
@@ -95,8 +100,8 @@ class Released:
     epoch: int
 
 
-RunWrite = Claim | NodeRunStarted | NodeRunEnded | RunEnded | Released
-Fenced = NodeRunStarted | NodeRunEnded | RunEnded | Released
+RunWrite = Claim | NodeRunStarted | NodeRunEnded | RunEnded | Released | Resumed
+Fenced = NodeRunStarted | NodeRunEnded | RunEnded | Released | Resumed
 
 _CLAIM_COLUMNS = (RUNS.c.id, RUNS.c.workspace_id, RUNS.c.workflow_id, RUNS.c.workflow_version_id, RUNS.c.trigger,
                   RUNS.c.input, RUNS.c.lease_epoch, RUNS.c.attempts, RUNS.c.replay_of, RUNS.c.replay)  # fmt: skip
@@ -106,6 +111,13 @@ _ABANDON_NODE_RUNS = (
     .where(NODE_RUNS.c.status == NodeRunStatus.RUNNING)
     .values(status=NodeRunStatus.FAILED, error={"message": WORKER_LOST, "retryable": True})
 )
+_SETTLE_RESTORED = (
+    sa.update(NODE_RUNS)
+    .where(NODE_RUNS.c.run_id == sa.bindparam("b_run_id"), NODE_RUNS.c.node_id == sa.bindparam("b_node_id"),
+           NODE_RUNS.c.status == NodeRunStatus.RUNNING)
+    .values(status=sa.bindparam("status"), finished_at=sa.bindparam("finished_at"), output=sa.bindparam("output"),
+            error=sa.bindparam("error"), handles=sa.bindparam("handles"))
+)  # fmt: skip
 _RELEASE = (
     sa.update(RUNS)
     .where(RUNS.c.id == sa.bindparam("b_id"))
@@ -137,14 +149,18 @@ _END_RUN = (
 
 def apply_writes(connection: sa.Connection, writes: list[RunWrite]) -> list[Any]:
     """Apply a batch of writes in one transaction; returns each write's result (claims: `ClaimedRun | None`;
-    run ends and releases: whether they were stored; others None).
+    run ends, releases and resumes: whether they were stored; others None).
 
     Order within a batch does not matter to readers (it commits as a whole); across batches the
     writer keeps queue order, so a node run is inserted no later than it is finished.
     """
+    limit_transaction(connection, get_settings().lease_s)
     claims = [write for write in writes if isinstance(write, Claim)]
     claimed = _claim(connection, claims) if claims else {}
     held = _held(connection, writes)
+    resumed = [write for write in writes if isinstance(write, Resumed) and write.epoch == held.get(write.run_id)]
+    if resumed:  # before this batch's inserts: the open node runs it closes are the previous executor's
+        _settle_abandoned(connection, resumed)
     started: dict[str, dict[str, Any]] = {}
     ended: list[dict[str, Any]] = []
     for write in writes:
@@ -166,13 +182,22 @@ def apply_writes(connection: sa.Connection, writes: list[RunWrite]) -> list[Any]
     released = [write for write in writes if isinstance(write, Released) and write.epoch == held.get(write.run_id)]
     if released:
         connection.execute(_RELEASE, [{"b_id": write.run_id, "now": utcnow()} for write in released])
-    stored = {id(write) for write in (*runs_ended, *released)}
+    stored = {id(write) for write in (*runs_ended, *released, *resumed)}
     # A run claimed twice in one batch (its job taken twice) goes to the first claim only.
     return [
         claimed.pop(write.run_id, None) if isinstance(write, Claim)
-        else id(write) in stored if isinstance(write, RunEnded | Released) else None
+        else id(write) in stored if isinstance(write, RunEnded | Released | Resumed) else None
         for write in writes
     ]  # fmt: skip
+
+
+def _settle_abandoned(connection: sa.Connection, resumed: list[Resumed]) -> None:
+    restored = [{"b_run_id": write.run_id, "b_node_id": node_id, **values}
+                for write in resumed for node_id, values in write.restored.items()]  # fmt: skip
+    if restored:
+        connection.execute(_SETTLE_RESTORED, restored)
+    run_ids = [write.run_id for write in resumed]  # the rest will never finish: those nodes run again
+    connection.execute(_ABANDON_NODE_RUNS.where(NODE_RUNS.c.run_id.in_(run_ids)).values(finished_at=utcnow()))
 
 
 def _held(connection: sa.Connection, writes: list[RunWrite]) -> dict[str, int]:
@@ -208,9 +233,6 @@ def _claim(connection: sa.Connection, claims: list[Claim]) -> dict[str, ClaimedR
             .returning(*_CLAIM_COLUMNS)
         )
         claimed.update({row[0]: ClaimedRun(*row) for row in rows})
-    resumed = [run.id for run in claimed.values() if run.attempts > 1]
-    if resumed:  # the attempts its dead executor left open will never finish
-        connection.execute(_ABANDON_NODE_RUNS.where(NODE_RUNS.c.run_id.in_(resumed)).values(finished_at=utcnow()))
     return claimed
 
 
@@ -230,56 +252,3 @@ def run_waiting(run_id: str, epoch: int) -> RunEnded:
     """The write pausing a run at its approvals (`waiting`, no output, no error, not finished), if the run
     is still held under `epoch`."""
     return RunEnded(run_id, {"status": RunStatus.WAITING, "output": None, "error": None, "finished_at": None}, epoch)
-
-
-class NodeRunRecorder:
-    """Turns `node_started` / `node_finished` / `node_failed` / `node_skipped` events into node_run rows.
-
-    One row per attempt (and per loop item); tokens and tool events are left to the event stream.
-    Rows are queued on the `RunWriter` without waiting: they are committed, in order, no later than
-    the run's final status, which the executor awaits.
-    """
-
-    def __init__(self, writer: RunWriter[RunWrite], workspace_id: str, run_id: str, epoch: int) -> None:
-        self.writer = writer
-        self.workspace_id = workspace_id
-        self.run_id = run_id
-        self.epoch = epoch
-        self._open: dict[tuple[str, int, Any], str] = {}
-
-    def record(self, event_type: str, node_id: str | None, data: dict[str, Any]) -> None:
-        """Queue what this event says about a node run; other events are ignored."""
-        if node_id is None:
-            return
-        key = (node_id, int(data.get("attempt", 1)), data.get("item_index"))
-        if event_type == "node_started":
-            self._open[key] = self._insert(node_id, key[1], NodeRunStatus.RUNNING, input=data.get("input"))
-        elif event_type == "node_skipped":
-            self._insert(node_id, 1, NodeRunStatus.SKIPPED, finished_at=utcnow())
-        elif event_type in FINISHED and key in self._open:
-            self._finish(self._open.pop(key), FINISHED[event_type], data)
-
-    def close_open(self, status: NodeRunStatus, message: str) -> None:
-        """Finish every node run still open when the run ends early (cancelled, timed out, stopped)."""
-        for node_run_id in self._open.values():
-            self._finish(node_run_id, status, {"error": message})
-        self._open.clear()
-
-    def _insert(self, node_id: str, attempt: int, status: NodeRunStatus, **fields: Any) -> str:
-        row = {
-            "id": new_id("nr"), "workspace_id": self.workspace_id, "run_id": self.run_id, "node_id": node_id,
-            "attempt": attempt, "status": status, "input": None, "output": None, "error": None, "handles": None,
-            "started_at": utcnow(), "finished_at": None, **fields,
-        }  # fmt: skip
-        self.writer.write_later(NodeRunStarted(row, self.epoch))
-        return str(row["id"])
-
-    def _finish(self, node_run_id: str, status: NodeRunStatus, data: dict[str, Any]) -> None:
-        # A waiting node run (an approval's request) ends when the decision is recorded, in a new row.
-        succeeded, failed = status is NodeRunStatus.SUCCEEDED, status is NodeRunStatus.FAILED
-        error = {"message": data.get("error"), "retryable": data.get("retryable", False)} if failed else None
-        values = {"status": status, "finished_at": None if status is NodeRunStatus.WAITING else utcnow(),
-                  "output": None if failed else data.get("output"),
-                  "handles": list(data["handles"]) if succeeded and "handles" in data else None,
-                  "error": error}  # fmt: skip
-        self.writer.write_later(NodeRunEnded(node_run_id, self.workspace_id, values, self.run_id, self.epoch))

@@ -15,7 +15,7 @@ from runtime.store.credentials import (
     get_credential,
     list_credentials,
 )
-from runtime.store.engine import get_engine, make_engine, session_scope
+from runtime.store.engine import get_engine, limit_transaction, make_engine, session_limits, session_scope
 from runtime.store.idempotency import IdempotencyKey
 from runtime.store.identities import UserIdentity, link_identity, real_account_exists, user_for_identity
 from runtime.store.invites import Invite
@@ -89,6 +89,7 @@ __all__ = [
     "list_versions",
     "link_identity",
     "list_workflows",
+    "limit_transaction",
     "make_engine",
     "member_for_token",
     "new_id",
@@ -97,6 +98,7 @@ __all__ = [
     "real_account_exists",
     "rename_workflow",
     "save_version",
+    "session_limits",
     "session_scope",
     "sync_schedules",
     "user_for_identity",

@@ -56,6 +56,21 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=json_for_postgresql)
 
 
+def session_limits(lease_s: float) -> dict[str, str]:
+    """PostgreSQL settings for work done under a run lease (`lease_s` long): a transaction its client
+    leaves idle (the process paused, hung or cut off) is ended by the server after half a lease, so the
+    row locks it holds never keep the reaper from taking the run over once the lease expired."""
+    return {"idle_in_transaction_session_timeout": f"{max(int(lease_s * 500), 100)}ms"}
+
+
+def limit_transaction(connection: sa.Connection, lease_s: float) -> None:
+    """Apply `session_limits(lease_s)` to the transaction `connection` is in (PostgreSQL only; it ends
+    with the transaction, so pooled connections other code borrows later are unaffected)."""
+    if connection.dialect.name == "postgresql":
+        for name, value in session_limits(lease_s).items():
+            connection.execute(sa.select(sa.func.set_config(name, value, True)))
+
+
 @lru_cache(maxsize=1)
 def get_engine() -> sa.Engine:
     """The process-wide engine for the configured database, created on first use."""

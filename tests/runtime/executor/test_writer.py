@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from runtime.executor.dispatch import create_run, trigger_payload
-from runtime.executor.recorder import Claim, ClaimedRun, NodeRunRecorder, RunWrite, apply_writes, run_ended
+from runtime.executor.node_runs import NodeRunRecorder
+from runtime.executor.recorder import Claim, ClaimedRun, RunWrite, apply_writes, run_ended
 from runtime.executor.writer import RunWriter
 from runtime.store import NodeRun, NodeRunStatus, Run, RunStatus, RunTrigger, get_engine, session_scope
 from tests.runtime.executor.conftest import store_workflow
