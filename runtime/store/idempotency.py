@@ -9,13 +9,13 @@ Keys are kept `IDEMPOTENCY_TTL`; a claim never completed (its process died) is a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, select
 
-from runtime.store.columns import ID_MAX_LENGTH, id_field, ref_field, utcnow
+from runtime.store.columns import ID_MAX_LENGTH, as_utc, id_field, ref_field, utcnow
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 ABANDONED_CLAIM = timedelta(minutes=5)
@@ -66,17 +66,12 @@ def _current(session: Session, workspace_id: str, key: str) -> IdempotencyKey | 
     ).first()
     if row is None:
         return None
-    age = utcnow() - _aware(row.created_at)
+    age = utcnow() - as_utc(row.created_at)
     if age > IDEMPOTENCY_TTL or (row.run_id is None and age > ABANDONED_CLAIM):
         session.delete(row)
         session.flush()
         return None
     return row
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def claim_key(session: Session, workspace_id: str, key: str, request_hash: str) -> Claim:

@@ -12,7 +12,7 @@ from runtime.config import get_settings
 from runtime.executor.dispatch import start_run, trigger_payload
 from runtime.store import Run, RunStatus, RunTrigger, get_engine, session_scope
 from tests.loopback import LoopbackServer
-from tests.pausable_proxy import PausableProxy
+from tests.ops.tcp_proxy import TcpProxy
 from tests.processes import free_port, start_worker, stop_group
 from tests.runtime.executor.conftest import QueueMode, store_workflow
 from tests.runtime.executor.test_in_process import document
@@ -40,7 +40,7 @@ def wait_until_answering(port: int, within_s: float = 90) -> httpx.Response:
 def test_a_worker_outlives_a_database_outage_reports_it_and_its_run_completes(queue_mode: QueueMode) -> None:
     slow = LoopbackServer(delay_s=2)
     database = sa.make_url(queue_mode.env["TRELLIS_DATABASE_URL"])
-    proxy = PausableProxy((database.host or "127.0.0.1", database.port or 5432))
+    proxy = TcpProxy(database.port or 5432, database.host or "127.0.0.1")
     metrics_port = free_port()
     env = {
         **queue_mode.env, "TRELLIS_EGRESS_ALLOWED_PORTS": f"80,443,{slow.port}",
@@ -62,18 +62,18 @@ def test_a_worker_outlives_a_database_outage_reports_it_and_its_run_completes(qu
             time.sleep(0.05)
         assert slow.requests == 1
         before = wait_until_answering(metrics_port)
-        proxy.pause()
+        proxy.blackhole()
         time.sleep(2)
         during = readyz(metrics_port)
         time.sleep(OUTAGE_S - 2)  # longer than the lease: another claim may take the run over
-        proxy.resume()
+        proxy.heal()
 
         assert wait_until_finished([run_id], timeout_s=60)[run_id] is RunStatus.SUCCEEDED
         assert worker.poll() is None, "the worker died during the outage"
         after = readyz(metrics_port)
     finally:
         stop_group(worker, timeout_s=20)
-        proxy.close()
+        proxy.cut()
         slow.close()
     assert before.status_code == 200
     assert during is not None and during.status_code == 503
