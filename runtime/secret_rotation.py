@@ -15,13 +15,14 @@ from sqlmodel import select
 
 from runtime.config import Settings
 from runtime.secrets import configured_keys, key_fingerprint, key_ring, primary_key, reencrypted
-from runtime.store import Credential, SecretCanary, Webhook, Workspace, record_audit, session_scope
+from runtime.store import Approval, Credential, SecretCanary, Webhook, Workspace, record_audit, session_scope
 
 DEFAULT_BATCH_SIZE = 200
 ENCRYPTED_COLUMNS: tuple[tuple[str, sa.Table, str], ...] = (
     ("credentials", Credential.__table__, "ciphertext"),  # type: ignore[attr-defined]
     ("webhook tokens", Webhook.__table__, "token_ciphertext"),  # type: ignore[attr-defined]
     ("secret canary", SecretCanary.__table__, "ciphertext"),  # type: ignore[attr-defined]
+    ("approval links", Approval.__table__, "token_ciphertext"),  # type: ignore[attr-defined]
 )
 """Every column holding a Fernet token: (what it is, its table, the column)."""
 

@@ -17,6 +17,7 @@ ALLOWED = {
         "runtime/credentials.py",  # open_credential itself
         "runtime/webhooks/urls.py",  # the hook's URL token (not a credential), shown to its editor
         "runtime/secret_canary.py",  # the start-up canary
+        "runtime/store/approvals.py",  # an approval's link token (not a credential), handed on by its request step
     },
     "reencrypted": {"runtime/secret_rotation.py"},
     "decrypt": {"runtime/secrets.py"},

@@ -114,7 +114,7 @@ def test_rotation_reencrypts_everything_so_the_old_key_can_go(
     both = use_keys(monkeypatch, NEW, OLD)
     lines: list[str] = []
     report = rotate_secrets(engine, both, batch_size=3, progress=lines.append)
-    assert report.rotated == {"credentials": 7, "webhook tokens": 1, "secret canary": 1}
+    assert report.rotated == {"credentials": 7, "webhook tokens": 1, "secret canary": 1, "approval links": 0}
     assert any(line.startswith("credentials: 3 re-encrypted") for line in lines)
 
     only_new = use_keys(monkeypatch, NEW)
