@@ -27,6 +27,7 @@ from pathlib import Path
 
 import redis
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -199,6 +200,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--client-processes", type=int, default=1, help="processes the clients are spread over")
     args = parser.parse_args()
+    # PostgreSQL mode refuses to start without a key ring; a throwaway one encrypts nothing kept.
+    os.environ.setdefault("TRELLIS_SECRET_KEYS", Fernet.generate_key().decode())
     data_dir = tempfile.mkdtemp(prefix="trellis-bench-")
     sys.stdout.write(
         f"{args.runs} runs, {args.clients} clients in {args.client_processes} process(es), medians of {args.repeats}\n"

@@ -35,6 +35,7 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -203,6 +204,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="checkpoint measurements (median taken)")
     parser.add_argument("--seed", type=int, default=None, help="kill points within the node (random if unset)")
     args = parser.parse_args()
+    # PostgreSQL mode refuses to start without a key ring; a throwaway one encrypts nothing kept.
+    os.environ.setdefault("TRELLIS_SECRET_KEYS", Fernet.generate_key().decode())
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1_000_000)
     data_dir = tempfile.mkdtemp(prefix="trellis-bench-")
     rows: list[tuple[str, str]] = []
