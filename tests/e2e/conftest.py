@@ -61,6 +61,17 @@ def owner(server: Server) -> SignedIn:
     return signed_in
 
 
+def sign_in(page: Page, server: Server, email: str, role: Role = Role.EDITOR) -> str:
+    """Sign `email` in for this tab with `role` in the server's local workspace (created if new); the email."""
+    engine = make_engine(server.database_url)
+    with session_scope(engine) as session:
+        workspace_id = ensure_local_workspace(session).id
+    signed = signed_in_member(engine, email, role, workspace_id)
+    engine.dispose()
+    page.context.add_cookies([signed.cookie(server.url)])  # type: ignore[list-item]
+    return email
+
+
 @pytest.fixture
 def page(browser: Browser, server: Server, owner: SignedIn) -> Iterator[Page]:
     """A fresh tab signed in as the local workspace's owner."""

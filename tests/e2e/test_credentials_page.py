@@ -12,23 +12,15 @@ from sqlmodel import Session
 from runtime.credentials import add_credential, open_credential
 from runtime.store import Credential, Role, ensure_local_workspace
 from runtime.workflows import starter_document
-from tests.accounts import signed_in_member
-from tests.e2e.conftest import new_tab
+from tests.e2e.conftest import new_tab, sign_in
 from tests.e2e.editor_helpers import latest_document, open_editor, save, select, stored_workflow
 from tests.processes import Server
 
 SECRET = "sk-browser-canary-31c4d2a7"
 
 
-def sign_in(page: Page, server: Server, db: Session, email: str, role: Role) -> None:
-    engine = db.get_bind()
-    member = signed_in_member(engine, email, role, ensure_local_workspace(db).id)  # type: ignore[arg-type]
-    db.commit()
-    page.context.add_cookies([member.cookie(server.url)])  # type: ignore[list-item]
-
-
 def test_create_see_masked_edit_and_pick_in_the_editor(page: Page, server: Server, db: Session) -> None:
-    sign_in(page, server, db, "editor@example.com", Role.EDITOR)
+    sign_in(page, server, "editor@example.com", Role.EDITOR)
     page.goto(server.url)
     page.get_by_test_id("credentials-link").click()
     expect(page).to_have_url(f"{server.url}/settings/credentials")
@@ -73,7 +65,7 @@ def test_create_see_masked_edit_and_pick_in_the_editor(page: Page, server: Serve
 def test_a_viewer_sees_names_and_types_only(page: Page, server: Server, db: Session) -> None:
     add_credential(db, ensure_local_workspace(db).id, None, "Shared key", "openai", {"api_key": SECRET})
     db.commit()
-    sign_in(page, server, db, "viewer@example.com", Role.VIEWER)
+    sign_in(page, server, "viewer@example.com", Role.VIEWER)
     page.goto(f"{server.url}/settings/credentials")
 
     expect(page.get_by_test_id("credential-name").filter(has_text="Shared key")).to_be_visible()

@@ -9,9 +9,9 @@ from typing import Any
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from runtime.store import NodeRun, Role, Run, ensure_local_workspace, make_engine
+from runtime.store import NodeRun, Run
 from runtime.store.approvals import Approval
-from tests.accounts import signed_in_member
+from tests.e2e.conftest import sign_in
 from tests.e2e.editor_helpers import node, open_editor, stored_workflow
 from tests.e2e.editor_helpers import select as select_node
 from tests.processes import Server
@@ -29,15 +29,6 @@ def workflow(name: str, nodes: list[dict[str, Any]], edges: list[dict[str, Any]]
             "edges": edges, "settings": {"timeout_s": 60}}  # fmt: skip
 
 
-def sign_in(page: Page, server: Server, db: Session, email: str) -> str:
-    """Sign an editor of the local workspace in for this tab; their email."""
-    engine = make_engine(server.database_url)
-    signed = signed_in_member(engine, email, Role.EDITOR, ensure_local_workspace(db).id)
-    engine.dispose()
-    page.context.add_cookies([signed.cookie(server.url)])
-    return email
-
-
 def test_a_waiting_run_is_approved_on_the_canvas_and_continues_live(page: Page, server: Server, db: Session) -> None:
     document = workflow("Refund", [
         placed("start", "manual_trigger", 0),
@@ -46,7 +37,7 @@ def test_a_waiting_run_is_approved_on_the_canvas_and_continues_live(page: Page, 
         placed("refuse", "set", 480, 90, fields={"refused": "yes"}),
     ], [edge("start", "ask"), edge("ask", "pay", "approved"), edge("ask", "refuse", "rejected")])  # fmt: skip
     workflow_id = stored_workflow(db, document)
-    email = sign_in(page, server, db, "approver@example.com")
+    email = sign_in(page, server, "approver@example.com")
     open_editor(page, server.url, workflow_id)
 
     page.get_by_test_id("tab-runs").click()
@@ -78,7 +69,7 @@ def test_a_past_run_is_replayed_from_a_node_and_compared_side_by_side(page: Page
         placed("done", "output", 520),
     ], [edge("start", "greet"), edge("greet", "done")])  # fmt: skip
     workflow_id = stored_workflow(db, document)
-    sign_in(page, server, db, "replayer@example.com")
+    sign_in(page, server, "replayer@example.com")
     open_editor(page, server.url, workflow_id)
     page.get_by_test_id("tab-runs").click()
     page.get_by_test_id("run-input").fill('{"name": "Ada"}')
@@ -112,7 +103,7 @@ def test_a_failed_run_resumes_from_its_failed_node(page: Page, server: Server, d
         placed("fetch", "http_request", 520, url="http://127.0.0.1:9/"),
     ], [edge("start", "first"), edge("first", "fetch")])  # fmt: skip
     workflow_id = stored_workflow(db, document)
-    sign_in(page, server, db, "resumer@example.com")
+    sign_in(page, server, "resumer@example.com")
     open_editor(page, server.url, workflow_id)
     page.get_by_test_id("tab-runs").click()
     page.get_by_test_id("run-button").click()
