@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from tests.runtime.executor.conftest import REDIS_URL, reset_caches, store_workf
 
 CONCURRENCY = 4
 """Runs one chaos worker executes at once."""
+READY_LINE = "takes runs from"
+"""What `trellis worker` logs once it takes jobs."""
 FAST_LEASES = {
     "TRELLIS_HEARTBEAT_S": "1", "TRELLIS_LEASE_S": "4", "TRELLIS_REAPER_INTERVAL_S": "1",
     "TRELLIS_RECONCILE_INTERVAL_S": "2", "TRELLIS_WORKER_GRACE_S": "20", "TRELLIS_MAX_RUN_ATTEMPTS": "3",
@@ -84,21 +86,39 @@ class Chaos:
 
     def wait_holding(self, name: str, timeout_s: float = 60) -> None:
         """Block until the worker holds a run lease; fail with its log if it does not in time."""
+        self._wait(lambda: name in self.holding_runs(), f"worker {name} took no run", name, timeout_s)
+
+    def wait_ready(self, name: str, timeout_s: float = 60) -> None:
+        """Block until the worker takes jobs (it logged so, after its warm-up run). A loaded machine
+        may need many seconds to start one: a test timing a takeover must not count them."""
+        self._wait(lambda: READY_LINE in self.worker_log(name), f"worker {name} did not start", name, timeout_s)
+
+    def wait_any_holding(self, timeout_s: float = 60) -> list[str]:
+        """Block until some live worker holds a run lease; returns those that do."""
+        self._wait(self.holding_runs, "no worker took a run", None, timeout_s)
+        return self.holding_runs()
+
+    def _wait(self, done: Callable[[], object], failure: str, name: str | None, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
-        while name not in self.holding_runs():
+        while not done():
             if time.monotonic() > deadline:
-                pytest.fail(f"worker {name} took no run within {timeout_s} s:\n{self.worker_log(name)}")
+                names = [name] if name else list(self.workers)
+                logs = "\n".join(f"{worker}:\n{self.worker_log(worker)}" for worker in names)
+                pytest.fail(f"{failure} within {timeout_s} s:\n{logs}")
             time.sleep(0.1)
 
     def open_transactions(self) -> list[str]:
-        """Sessions on the test database sitting in an open transaction (and holding its row locks),
-        with how long and their last statement: what blocks a takeover when a worker froze mid-write."""
+        """Sessions on the test database in a transaction (and maybe holding its row locks): their state,
+        what they wait for, for how long and their last statement: what blocks a takeover when a worker
+        froze mid-write."""
         query = sa.text(
-            "SELECT state, extract(epoch FROM now() - xact_start), query FROM pg_stat_activity "
-            "WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+            "SELECT state, wait_event_type, wait_event, extract(epoch FROM now() - xact_start), query "
+            "FROM pg_stat_activity WHERE datname = current_database() AND xact_start IS NOT NULL "
+            "AND pid <> pg_backend_pid()"
         )
         with get_engine().connect() as connection:
-            return [f"{state} for {age:.1f} s after: {text}" for state, age, text in connection.execute(query)]
+            return [f"{state} ({kind}:{event}) for {age:.1f} s after: {text}"
+                    for state, kind, event, age, text in connection.execute(query)]  # fmt: skip
 
     def worker_log(self, name: str) -> str:
         """The last lines a worker wrote (for failure messages)."""

@@ -42,7 +42,7 @@ def test_a_worker_whose_database_hangs_loses_no_run_and_works_again_after(chaos:
     chaos.server.delay = lambda tag, node_id, before: 0.3
     try:
         hung = chaos.start_worker(TRELLIS_DATABASE_URL=through(proxy, database_url))
-        chaos.start_worker()
+        chaos.wait_ready(chaos.start_worker())
         chaos.start_runs(16)
         chaos.wait_holding(hung)
         proxy.blackhole()
@@ -53,6 +53,7 @@ def test_a_worker_whose_database_hangs_loses_no_run_and_works_again_after(chaos:
         while still_held(held, hung) and time.monotonic() < deadline:
             time.sleep(0.2)
         stuck = still_held(held, hung)
+        blocking = chaos.open_transactions() if stuck else []
         time.sleep(max(0.0, OUTAGE_S - (datetime.now(UTC) - outage).total_seconds()))
         proxy.heal()
         healed = datetime.now(UTC)
@@ -65,7 +66,8 @@ def test_a_worker_whose_database_hangs_loses_no_run_and_works_again_after(chaos:
     print(f"{len(held)} runs held by the hung worker; {len(stuck)} not moved within {MOVED_WITHIN_S:g} s")
 
     assert held, "the hung worker held no run when its database hung"
-    assert not stuck, f"{len(stuck)} of {len(held)} runs stayed with the hung worker for {MOVED_WITHIN_S:g} s: {stuck}"
+    assert not stuck, (f"{len(stuck)} of {len(held)} runs stayed with the hung worker for {MOVED_WITHIN_S:g} s: "
+                       f"{stuck}; open transactions then: {blocking}")  # fmt: skip
     assert set(during.values()) == {RunStatus.SUCCEEDED}
     # The outage interrupts the hung worker's nodes as a kill would (until its lease is renewed or
     # taken over, one lease after the database answers again): at most one more call each

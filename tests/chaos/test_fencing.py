@@ -53,11 +53,11 @@ async def event_types(run_id: str) -> list[str]:
 
 def test_a_worker_paused_past_its_lease_commits_nothing_after_another_took_over(chaos: Chaos) -> None:
     chaos.server.delay = lambda tag, node_id, before: HELD_S if (node_id, before) == ("n3", 0) else 0.05
-    paused_name = chaos.start_worker()
+    for name in (chaos.start_worker(), chaos.start_worker()):
+        chaos.wait_ready(name)  # the one not holding the run takes it over once the other's lease expires
     [run_id] = chaos.start_runs(1)
-    chaos.wait_holding(paused_name)
-    chaos.start_worker()  # idle until it takes the run over, once the paused worker's lease expires
     assert chaos.server.wait_for(lambda calls: any(c.node_id == "n3" for c in calls), 60), "n3 was never called"
+    [paused_name] = chaos.wait_any_holding()
     paused = chaos.workers[paused_name]
     signal_group(paused, signal.SIGSTOP)
     try:

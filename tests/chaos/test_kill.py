@@ -58,7 +58,7 @@ def test_kill_9_under_load_loses_no_run_and_reruns_no_finished_node(chaos: Chaos
     for _ in range(KILLS):
         chaos.start_runs(max(0, BACKLOG - chaos.unfinished()))
         time.sleep(rng.uniform(*GAP_S))
-        victim = rng.choice(chaos.holding_runs() or sorted(chaos.workers))
+        victim = rng.choice(chaos.wait_any_holding())  # a kill while replacements boot would miss every run
         kills.append(datetime.now(UTC))
         chaos.kill(victim)
         chaos.start_worker(**ENOUGH_ATTEMPTS)
