@@ -17,7 +17,7 @@ import psycopg
 import sqlalchemy as sa
 
 from runtime.config import Settings, get_settings
-from runtime.store import Run, RunStatus, get_engine, limit_transaction, utcnow
+from runtime.store import Run, RunStatus, get_engine, limit_transaction, process_tag, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,11 @@ BACKOFF_CAP_S = 10.0
 
 
 def lease_owner(name: str | None = None) -> str:
-    """A lease owner name unique to this process: `name` (default host.pid) plus a random tag, so a
-    restarted process with the same name and pid (a container's pid 1) never extends its predecessor's leases."""
-    return f"{name or f'{socket.gethostname()}.{os.getpid()}'}~{secrets.token_hex(3)}"
+    """A lease owner name unique to one executor: `name` (default host.pid), this process's tag and a
+    random tag (`<name>~<process tag>.<executor tag>`), so a restarted process with the same name and pid
+    (a container's pid 1) never extends its predecessor's leases, and a reaper can tell which process's
+    database sessions hold a run (`runtime.executor.lost_sessions`)."""
+    return f"{name or f'{socket.gethostname()}.{os.getpid()}'}~{process_tag()}.{secrets.token_hex(2)}"
 
 
 def next_backoff(previous_s: float | None) -> float:

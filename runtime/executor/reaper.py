@@ -5,7 +5,8 @@ executor died, hung or lost the database), locking them `FOR UPDATE SKIP LOCKED`
 share the work. Each goes back to `queued` under a new lease epoch (its old executor is fenced out
 from then on) and is handed to the queue, or to the in-process executor in the default mode; the
 next claim resumes it from its last checkpoint. A run already claimed `TRELLIS_MAX_RUN_ATTEMPTS`
-times ends `failed` with reason `worker_lost` instead.
+times ends `failed` with reason `worker_lost` instead. Runs it cannot lock because their lost executor's
+database sessions still hold them are freed by `runtime.executor.lost_sessions` for the next pass.
 
 The reconciler, every `TRELLIS_RECONCILE_INTERVAL_S`, hands off again every run `queued` for more
 than `HAND_OFF_GRACE` that is not waiting in the queue: Redis lost its data (FLUSHALL, a restart
@@ -30,6 +31,7 @@ from runtime.config import Settings, get_settings
 from runtime.events import RUN_FINISHED, open_event_stream
 from runtime.executor.dispatch import QUEUE_NAME, dispatch, in_process_executor, version_timeout_s
 from runtime.executor.lease import DATABASE_ERRORS, next_backoff
+from runtime.executor.lost_sessions import end_lost_sessions
 from runtime.metrics import count_recovery, count_run
 from runtime.redis_client import shared_redis
 from runtime.store import (
@@ -152,6 +154,7 @@ def serve_recovery(settings: Settings | None = None, *, stop: threading.Event) -
     while not stop.wait(settings.reaper_interval_s if backoff is None else backoff):
         try:
             reap_expired(settings, utcnow())
+            end_lost_sessions(settings, utcnow())
             if time.monotonic() - reconciled >= settings.reconcile_interval_s:
                 reconcile_queue(settings, utcnow())
                 reconciled = time.monotonic()

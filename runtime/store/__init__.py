@@ -15,7 +15,15 @@ from runtime.store.credentials import (
     get_credential,
     list_credentials,
 )
-from runtime.store.engine import get_engine, limit_transaction, make_engine, session_limits, session_scope
+from runtime.store.engine import (
+    get_engine,
+    limit_transaction,
+    make_engine,
+    process_tag,
+    session_label,
+    session_limits,
+    session_scope,
+)
 from runtime.store.idempotency import IdempotencyKey
 from runtime.store.identities import UserIdentity, link_identity, real_account_exists, user_for_identity
 from runtime.store.invites import Invite
@@ -98,6 +106,8 @@ __all__ = [
     "real_account_exists",
     "rename_workflow",
     "save_version",
+    "process_tag",
+    "session_label",
     "session_limits",
     "session_scope",
     "sync_schedules",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +38,32 @@ def json_for_postgresql(value: Any) -> str:
     return _ESCAPED_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 
 
+@cache
+def _process_tag(pid: int) -> str:
+    return secrets.token_hex(4)
+
+
+def process_tag() -> str:
+    """A random tag naming this process (a forked child gets its own): part of its lease owner names and
+    of the `application_name` its PostgreSQL sessions carry, so a reaper can find a lost executor's sessions."""
+    return _process_tag(os.getpid())
+
+
+def session_label(tag: str) -> str:
+    """The PostgreSQL `application_name` of the sessions opened by the process tagged `tag`."""
+    return f"trellis~{tag}"
+
+
+def _label_session(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+    cparams["application_name"] = session_label(process_tag())  # at each connect: after a fork too
+
+
 def make_engine(url: str) -> sa.Engine:
     """A new engine for `url`, set up for its backend.
 
     SQLite: usable from any thread, foreign keys enforced, parent folder of a file database created.
     PostgreSQL: `postgresql://` means the psycopg 3 driver; pooled connections are pinged before use;
-    JSON values are written by `json_for_postgresql`.
+    JSON values are written by `json_for_postgresql`; sessions carry this process's `session_label`.
     """
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -53,7 +75,9 @@ def make_engine(url: str) -> sa.Engine:
         return engine
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=json_for_postgresql)
+    engine = sa.create_engine(parsed, pool_pre_ping=True, json_serializer=json_for_postgresql)
+    sa.event.listen(engine, "do_connect", _label_session)
+    return engine
 
 
 def session_limits(lease_s: float) -> dict[str, str]:
