@@ -4,6 +4,7 @@ apikey, secrets."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -11,6 +12,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import click
@@ -56,12 +59,16 @@ def main() -> None:
 
 @main.command()
 @click.option("--port", type=int, envvar="TRELLIS_PORT", help="Port for pages and API (default 3000).")
-def serve(port: int | None) -> None:
+@click.option(
+    "--prebuilt", is_flag=True, envvar="TRELLIS_SERVE_PREBUILT",
+    help="Serve the frontend already built in .web (a container image) without rebuilding it; needs no node.",
+)  # fmt: skip
+def serve(port: int | None, prebuilt: bool) -> None:
     """Migrate the database and serve the web app until Ctrl+C."""
     settings = get_settings().model_copy(update={"port": port}) if port else get_settings()
     ensure_database()
     require_secret_keys()
-    sys.exit(run_server(settings, click.echo))
+    sys.exit(run_server(settings, click.echo, prebuilt=prebuilt))
 
 
 @main.command()
@@ -149,7 +156,7 @@ def exec_(file: Path, input_json: str) -> None:
 )  # fmt: skip
 @click.option(
     "--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="TRELLIS_WORKER_METRICS_PORT",
-    help="Also answer GET /metrics on this port (for hosts without a web process).",
+    help="Also answer GET /metrics, /healthz and /readyz on this port (hosts without a web process, probes).",
 )  # fmt: skip
 def worker(
     burst: bool, name: str | None, concurrency: int | None, with_scheduler: bool, metrics_port: int | None
@@ -164,16 +171,30 @@ def worker(
     spawn = multiprocessing.get_context("spawn")
     parent = {"parent_pid": os.getpid()}
     children = [spawn.Process(target=schedule_forever, kwargs=parent, daemon=True)] if with_scheduler else []
-    if metrics_port is not None:
-        children.append(spawn.Process(target=serve_metrics, args=(metrics_port,), kwargs=parent, daemon=True))
+    with probe_server(metrics_port), running_children(children):
+        work(burst=burst, name=name, concurrency=concurrency)
+
+
+@contextlib.contextmanager
+def running_children(children: list[BaseProcess]) -> Iterator[None]:
+    """Start `children` for the block, then terminate them."""
     for child in children:
         child.start()
     try:
-        work(burst=burst, name=name, concurrency=concurrency)
+        yield
     finally:
         for child in children:
             child.terminate()
             child.join(timeout=10)
+
+
+def probe_server(port: int | None) -> contextlib.AbstractContextManager[None]:
+    """`/metrics`, `/healthz` and `/readyz` on `port` from a child process for the block (nothing without a port)."""
+    if port is None:
+        return contextlib.nullcontext()
+    spawn = multiprocessing.get_context("spawn")
+    child = spawn.Process(target=serve_metrics, args=(port,), kwargs={"parent_pid": os.getpid()}, daemon=True)
+    return running_children([child])
 
 
 @main.command()
@@ -181,11 +202,16 @@ def worker(
     "--interval", type=click.FloatRange(min=0.1), default=POLL_INTERVAL_S, show_default=True,
     envvar="TRELLIS_SCHEDULER_INTERVAL", help="Seconds between two looks for due schedules.",
 )  # fmt: skip
-def scheduler(interval: float) -> None:
+@click.option(
+    "--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="TRELLIS_SCHEDULER_METRICS_PORT",
+    help="Also answer GET /metrics, /healthz and /readyz on this port (for container probes).",
+)  # fmt: skip
+def scheduler(interval: float, metrics_port: int | None) -> None:
     """Start the runs of due schedule_trigger ticks until stopped; several may run at once."""
     ensure_database()
     require_secret_keys()
-    schedule_forever(interval_s=interval)
+    with probe_server(metrics_port):
+        schedule_forever(interval_s=interval)
 
 
 def schedule_forever(*, interval_s: float = POLL_INTERVAL_S, parent_pid: int | None = None) -> None:

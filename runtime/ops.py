@@ -58,20 +58,27 @@ def render_metrics(settings: Settings) -> bytes:
 
 
 def serve_metrics(port: int, *, parent_pid: int) -> None:
-    """Answer `GET /metrics` and `GET /readyz` on `port` (all interfaces) until the process `parent_pid` is gone.
+    """Answer `GET /metrics`, `/healthz` and `/readyz` on `port` (all interfaces) until process `parent_pid` is gone.
 
-    For workers on hosts without a web process: their values are only in this host's folder, and
-    their readiness (database and Redis reachable, as the web's `/readyz` answers) is asked here.
+    For workers and schedulers on hosts without a web process: their values are only in this host's folder,
+    and their probes are asked here. `/healthz` (liveness) answers as long as this server and so its parent
+    live, and checks nothing shared: a database or Redis outage must not get every process restarted.
+    `/readyz` checks the database and Redis as the web's does.
     """
     settings = get_settings()
     handler = MetricsHandler.factory(metrics_registry(settings))
 
     class Handler(handler):  # type: ignore[misc, valid-type]
         def do_GET(self) -> None:
-            if self.path.split("?")[0] != "/readyz":
+            path = self.path.split("?")[0]
+            if path == "/healthz":
+                self._send_json(200, {"status": "ok"})
+            elif path == "/readyz":
+                self._send_json(*readiness(settings))
+            else:
                 super().do_GET()
-                return
-            code, body = readiness(settings)
+
+        def _send_json(self, code: int, body: dict[str, object]) -> None:
             payload = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")

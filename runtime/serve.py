@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -20,16 +21,20 @@ from runtime.store import make_engine, session_scope
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TOOLS_BIN = PROJECT_ROOT / ".tools" / "node_modules" / ".bin"
 LOG_TAIL_LINES = 40
+APP_TARGET = "builder.builder:app"
+"""Reflex's app object (`app_name` in rxconfig.py); called, it returns the ASGI app with the pages and API."""
 
 
 class ServeError(RuntimeError):
     """The web app did not start; the message says why and where the log is."""
 
 
-def reflex_environment(settings: Settings, setup_token: str | None = None) -> dict[str, str]:
+def reflex_environment(settings: Settings, setup_token: str | None = None, *, prebuilt: bool = False) -> dict[str, str]:
     """The environment Reflex runs in: the repo's node and bun first on PATH, telemetry off, and the
-    one-time setup token while first-run setup is pending."""
+    one-time setup token while first-run setup is pending; with `prebuilt`, what serving the build needs."""
     env = dict(os.environ)
+    if prebuilt:
+        env.update(prebuilt_environment(settings))
     env.pop(SETUP_TOKEN_ENV, None)
     if setup_token:
         env[SETUP_TOKEN_ENV] = setup_token
@@ -41,8 +46,32 @@ def reflex_environment(settings: Settings, setup_token: str | None = None) -> di
     return env
 
 
-def reflex_command(port: int) -> list[str]:
-    """The production-mode Reflex command serving pages and API on one port."""
+def prebuilt_environment(settings: Settings) -> dict[str, str]:
+    """What Reflex's production server needs to serve the frontend already built in `.web` (a container image).
+
+    `reflex run --env prod` compiles the pages and rebuilds the frontend (`bun run export`) on every start,
+    and its `--backend-only` mode never mounts the built pages. So, as `reflex run` does once its build is
+    done, the server gets Reflex's (internal, reflex 0.10.1) switches to skip the compile and mount
+    `.web/build/client`; `REFLEX_BACKEND_ONLY` keeps it from re-linking shared assets, and its state and
+    upload folders go under the data dir, the one place an image keeps writable.
+    """
+    reflex_dir = settings.data_dir.resolve() / "reflex"
+    return {
+        "REFLEX_ENV_MODE": "prod", "__REFLEX_SKIP_COMPILE": "true", "__REFLEX_MOUNT_FRONTEND_COMPILED_APP": "true",
+        "REFLEX_BACKEND_ONLY": "true", "REFLEX_STATES_WORKDIR": str(reflex_dir / "states"),
+        "REFLEX_UPLOADED_FILES_DIR": str(reflex_dir / "uploaded_files"),
+    }  # fmt: skip
+
+
+def reflex_command(port: int, *, prebuilt: bool = False) -> list[str]:
+    """The production-mode command serving pages and API on one port: `reflex run` (compile, build the
+    frontend, serve), or with `prebuilt` Reflex's app under granian, as `reflex run` serves it after its build
+    (one worker unless GRANIAN_WORKERS says otherwise)."""
+    if prebuilt:
+        return [
+            sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+            "--host", "0.0.0.0", "--port", str(port), APP_TARGET,
+        ]  # fmt: skip
     return [
         sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
         "--frontend-port", str(port), "--backend-port", str(port),
@@ -88,8 +117,14 @@ def first_run_setup_token(settings: Settings) -> str | None:
         engine.dispose()
 
 
-def serve(settings: Settings, say: Callable[[str], None], ready_timeout_s: float = 600.0) -> int:
-    """Run the web app until interrupted; returns the process exit code."""
+def serve(
+    settings: Settings, say: Callable[[str], None], ready_timeout_s: float = 600.0, *, prebuilt: bool = False
+) -> int:
+    """Run the web app until interrupted; returns the process exit code.
+
+    With `prebuilt` (a container image) the frontend already in `.web` is served as it is, and the server's
+    output goes to this process's output (the container log) instead of `<data_dir>/serve.log`.
+    """
     if port_in_use(settings.port):
         say(
             f"Port {settings.port} is already in use (another Trellis?). Stop it, or pick another port: "
@@ -102,12 +137,15 @@ def serve(settings: Settings, say: Callable[[str], None], ready_timeout_s: float
     # A supervisor stops us with SIGTERM: treat it like Ctrl+C so the server's process group goes too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     setup_token = first_run_setup_token(settings)
-    say(f"Starting Trellis on port {settings.port} (the first start builds the frontend; log: {log_path})")
-    with log_path.open("wb") as log:
+    if prebuilt:
+        say(f"Starting Trellis on port {settings.port} with the frontend built in the image")
+    else:
+        say(f"Starting Trellis on port {settings.port} (the first start builds the frontend; log: {log_path})")
+    with contextlib.nullcontext(None) if prebuilt else log_path.open("wb") as log:
         process = subprocess.Popen(
-            reflex_command(settings.port),
+            reflex_command(settings.port, prebuilt=prebuilt),
             cwd=PROJECT_ROOT,
-            env=reflex_environment(settings, setup_token),
+            env=reflex_environment(settings, setup_token, prebuilt=prebuilt),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -120,7 +158,8 @@ def serve(settings: Settings, say: Callable[[str], None], ready_timeout_s: float
             say(f"Trellis is ready at {settings.resolved_public_url}  (Ctrl+C stops it)")
             return process.wait()
         except ServeError as error:
-            say(f"Trellis did not start: {error}.\nLast lines of {log_path}:\n{log_tail(log_path)}")
+            where = "The server's output is above." if prebuilt else f"Last lines of {log_path}:\n{log_tail(log_path)}"
+            say(f"Trellis did not start: {error}.\n{where}")
             return 1
         except KeyboardInterrupt:
             say("Stopping Trellis…")

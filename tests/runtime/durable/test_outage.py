@@ -1,5 +1,6 @@
 """A database outage under a running `trellis worker` (PostgreSQL frozen behind a proxy, like SIGSTOP):
-the worker survives and says it is not ready, and its run completes once the database is back."""
+the worker survives, stays live (`/healthz`) and says it is not ready, and its run completes once the
+database is back."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ def readyz(port: int) -> httpx.Response | None:
         return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
     except httpx.TransportError:
         return None
+
+
+def healthz(port: int) -> tuple[int, object, float]:
+    """Status, JSON body and seconds taken of the worker's liveness probe."""
+    began = time.monotonic()
+    answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+    return answer.status_code, answer.json(), time.monotonic() - began
 
 
 def wait_until_answering(port: int, within_s: float = 90) -> httpx.Response:
@@ -65,6 +73,7 @@ def test_a_worker_outlives_a_database_outage_reports_it_and_its_run_completes(qu
         proxy.blackhole()
         time.sleep(2)
         during = readyz(metrics_port)
+        alive = healthz(metrics_port)
         time.sleep(OUTAGE_S - 2)  # longer than the lease: another claim may take the run over
         proxy.heal()
 
@@ -78,6 +87,8 @@ def test_a_worker_outlives_a_database_outage_reports_it_and_its_run_completes(qu
     assert before.status_code == 200
     assert during is not None and during.status_code == 503
     assert during.json()["unreachable"] == ["database"]
+    # Liveness checks nothing shared: the outage must not get the worker restarted
+    assert alive[:2] == (200, {"status": "ok"}) and alive[2] < 0.5
     assert after is not None and after.status_code == 200
     with session_scope(get_engine()) as session:
         run = session.get(Run, run_id)
