@@ -27,8 +27,8 @@ class ServeError(RuntimeError):
 
 
 def reflex_environment(settings: Settings, setup_token: str | None = None) -> dict[str, str]:
-    """The environment Reflex runs in: the repo's node and bun first on PATH, telemetry off, and the
-    one-time setup token while first-run setup is pending."""
+    """The environment Reflex runs in: the repo's node and bun first on PATH, telemetry off, the number of
+    server processes in queue mode, and the one-time setup token while first-run setup is pending."""
     env = dict(os.environ)
     env.pop(SETUP_TOKEN_ENV, None)
     if setup_token:
@@ -38,6 +38,8 @@ def reflex_environment(settings: Settings, setup_token: str | None = None) -> di
         env["REFLEX_USE_SYSTEM_BUN"] = "1"
     env["REFLEX_TELEMETRY_ENABLED"] = "false"
     env["TRELLIS_PORT"] = str(settings.port)
+    if settings.redis_url and settings.web_workers:  # without Redis, sessions live in memory: one process only
+        env["GRANIAN_WORKERS"] = str(settings.web_workers)
     return env
 
 
