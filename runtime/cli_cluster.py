@@ -26,6 +26,13 @@ def describe(cluster: Cluster) -> str:
     return "\n".join(lines)
 
 
+def setup_lines(cluster: Cluster) -> list[str]:
+    """The first-run setup links the web processes printed (while nobody can sign in yet)."""
+    webs = cluster.of_kind("web")
+    printed = [line for web in webs for line in web.log.read_text(errors="replace").splitlines()]
+    return [line for line in printed if line.startswith("Create the owner account")]
+
+
 def watch(cluster: Cluster) -> int:
     """Block until SIGTERM/SIGINT (0) or until a process ends on its own (1)."""
     while True:
@@ -73,6 +80,8 @@ def cluster(webs: int, workers: int, port: int, web_workers: int | None, data_di
     try:
         with running_cluster(plan) as running:
             click.echo(f"Trellis cluster is ready (Ctrl+C stops it):\n{describe(running)}")
+            for line in setup_lines(running):
+                click.echo(line)
             code = watch(running)
     except KeyboardInterrupt:
         click.echo("Stopped.")
