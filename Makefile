@@ -16,7 +16,7 @@ export REFLEX_TELEMETRY_ENABLED := false
 fail = { echo; echo "make: $(1)"; exit 1; }
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint unit e2e install tools services migrate schema bench clean
+.PHONY: help run cluster test lint unit e2e install tools services migrate schema bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ migrate: install ## Create or upgrade the database (SQLite under .trellis/ by de
 
 run: install tools migrate ## Serve the app on http://localhost:3000 (TRELLIS_PORT changes it)
 	@$(BIN)/trellis serve
+
+cluster: install tools ## 2 web (ports 3000, 3001), 3 workers and a scheduler on local PostgreSQL and Redis
+	@$(BIN)/trellis cluster
 
 services: ## Start (or install) PostgreSQL, Redis and Chromium for the tests
 	@bash .ci/services || $(call fail,the test services could not be started; see above)

@@ -15,6 +15,9 @@ config = rx.Config(
     telemetry_enabled=False,
     # The websocket (`/_event`) carries the session cookie: only our own pages may open it (never `*`).
     cors_allowed_origins=_settings.allowed_origins,
+    # Queue mode keeps page sessions in Redis, so any web process (and any of its server processes)
+    # can serve any event of any tab; without Redis they stay in the one process's memory.
+    redis_url=_settings.redis_url,
     plugins=[rx.plugins.RadixThemesPlugin()],
     disable_plugins=[SitemapPlugin],
 )

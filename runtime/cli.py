@@ -1,5 +1,5 @@
 """The `trellis` command line: serve, migrate, validate, import, export, exec, worker, scheduler, credential,
-apikey, secrets."""
+apikey, secrets, cluster."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from runtime.cli_apikey import apikey
+from runtime.cli_cluster import cluster
 from runtime.cli_secrets import require_secret_keys, secrets
 from runtime.config import get_settings
 from runtime.credential_types import CREDENTIAL_TYPES, CredentialFieldsInvalid
@@ -263,4 +264,5 @@ def credential_add(name: str, kind: str, credential_id: str | None) -> None:
 
 
 main.add_command(apikey)
+main.add_command(cluster)
 main.add_command(secrets)

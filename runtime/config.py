@@ -22,6 +22,15 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; unset means SQLite at <data_dir>/trellis.db.")
     redis_url: str | None = Field(None, description="Redis URL; unset means the in-process executor.")
     port: int = Field(3000, ge=1, le=65535, description="Port serving pages and API.")
+    web_workers: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description=(
+            "Server processes one `trellis serve` runs in queue mode (page sessions live in Redis then); "
+            "unset means Reflex's 2 x CPUs + 1. Without Redis a web process always runs one."
+        ),
+    )
     public_url: str | None = Field(None, description="Public base URL; unset means http://localhost:<port>.")
     secret_keys: str | None = Field(
         None,

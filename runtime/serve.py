@@ -30,8 +30,9 @@ class ServeError(RuntimeError):
 
 
 def reflex_environment(settings: Settings, setup_token: str | None = None, *, prebuilt: bool = False) -> dict[str, str]:
-    """The environment Reflex runs in: the repo's node and bun first on PATH, telemetry off, and the
-    one-time setup token while first-run setup is pending; with `prebuilt`, what serving the build needs."""
+    """The environment Reflex runs in: the repo's node and bun first on PATH, telemetry off, the number of
+    server processes in queue mode, and the one-time setup token while first-run setup is pending; with
+    `prebuilt`, what serving the build needs."""
     env = dict(os.environ)
     if prebuilt:
         env.update(prebuilt_environment(settings))
@@ -43,6 +44,8 @@ def reflex_environment(settings: Settings, setup_token: str | None = None, *, pr
         env["REFLEX_USE_SYSTEM_BUN"] = "1"
     env["REFLEX_TELEMETRY_ENABLED"] = "false"
     env["TRELLIS_PORT"] = str(settings.port)
+    if settings.redis_url and settings.web_workers:  # without Redis, sessions live in memory: one process only
+        env["GRANIAN_WORKERS"] = str(settings.web_workers)
     return env
 
 

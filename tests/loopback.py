@@ -49,6 +49,10 @@ class LoopbackServer:
         """The absolute URL of `path` on this server."""
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def release(self) -> None:
+        """Answer every waiting and later request at once."""
+        self._released.set()
+
     def close(self) -> None:
         """Stop serving (answers still waiting are released first)."""
         self._released.set()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,9 +18,9 @@ from typing import Any
 
 import pytest
 
+from runtime.cluster import REPO_WEB, frontend_copy
+
 TRELLIS = str(Path(sys.executable).with_name("trellis"))
-REPO_WEB = Path(__file__).resolve().parents[1] / ".web"
-"""Reflex's frontend folder; every `trellis serve` of this checkout builds into it by default."""
 READY_TIMEOUT_S = 600
 
 
@@ -98,6 +97,8 @@ def running_server(
     """
     env = trellis_env(**{**(extra_env or {}), "TRELLIS_DATABASE_URL": database_url, "TRELLIS_DATA_DIR": str(data_dir)})
     env["TRELLIS_PORT"] = str(free_port())
+    # In queue mode Reflex would start 2 x CPUs + 1 server processes; two still share every session through Redis.
+    env.setdefault("TRELLIS_WEB_WORKERS", "2")
     if own_frontend and REPO_WEB.is_dir():
         env["REFLEX_WEB_WORKDIR"] = str(frontend_copy(data_dir / "web"))
     process = subprocess.Popen(
@@ -109,13 +110,6 @@ def running_server(
         yield Server(url=f"http://localhost:{env['TRELLIS_PORT']}", database_url=database_url, startup_lines=printed)
     finally:
         stop_group(process)
-
-
-def frontend_copy(target: Path) -> Path:
-    """A copy of the checkout's `.web` at `target`, without its build, sharing its installed node_modules."""
-    shutil.copytree(REPO_WEB, target, symlinks=True, ignore=shutil.ignore_patterns("node_modules", "build"))
-    (target / "node_modules").symlink_to(REPO_WEB / "node_modules")
-    return target
 
 
 def start_worker(env: dict[str, str], name: str, *options: str, log: Path | None = None) -> subprocess.Popen[bytes]:

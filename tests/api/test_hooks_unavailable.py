@@ -6,26 +6,32 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import redis
 
 from runtime.store import ensure_database, make_engine
-from tests.api.conftest import Trellis, server_env
+from tests.api.conftest import REDIS_URL, Trellis, server_env
 from tests.api.helpers import echo
 from tests.loopback import LoopbackServer
-from tests.processes import free_port, running_server
+from tests.ops.tcp_proxy import TcpProxy
+from tests.processes import running_server
 
 
 @pytest.fixture(scope="module")
 def trellis_without_redis(
     make_pg_database, secret_key: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Trellis]:  # type: ignore[no-untyped-def]
-    """A queue-mode Trellis whose Redis address has nothing listening."""
+    """A queue-mode Trellis whose Redis went away once it was up (it keeps page sessions there, so it
+    cannot start without one)."""
     database_url = make_pg_database()
     ensure_database(database_url)
     slow = LoopbackServer()
-    closed_redis = f"redis://127.0.0.1:{free_port()}/0"
+    redis_port = redis.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs["port"]
+    proxy = TcpProxy(redis_port)
+    proxied_redis = REDIS_URL.replace(f":{redis_port}/", f":{proxy.port}/")
     data_dir = tmp_path_factory.mktemp("trellis-unavailable")
     engine = make_engine(database_url)
-    with running_server(database_url, data_dir, server_env(database_url, secret_key, slow, closed_redis)) as server:
+    with running_server(database_url, data_dir, server_env(database_url, secret_key, slow, proxied_redis)) as server:
+        proxy.cut()
         yield Trellis(server, "queue", slow, engine, data_dir / "serve.log")
     slow.close()
     engine.dispose()

@@ -101,7 +101,8 @@ def handler_args(o: Ours) -> dict[str, tuple[Any, ...] | Callable[[], tuple[Any,
     node = o.node_id
     return {
         "EditorState.set_run_input": ("{}",), "EditorState.run": (), "EditorState.follow_run": (),
-        "EditorState.set_side_tab": ("runs",), "EditorState.open_editor": (), "EditorState.open_run": (o.run_id,),
+        "EditorState.set_side_tab": ("runs",), "EditorState.open_editor": (), "EditorState.watch_runs": (),
+        "EditorState.open_run": (o.run_id,),
         "EditorState.clear_run": (), "EditorState.cancel": (), "EditorState.resync_statuses": ({"seq": 0},),
         "EditorState.save": ({"note": "mine now"},), "EditorState.toggle_history": (),
         "EditorState.restore_version": (o.version_id,), "EditorState.export": (), "EditorState.import_file": upload,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from builder.state.editor.newest import NewestRunMixin
 from builder.state.editor.panel import PanelMixin
-from builder.state.editor.run_actions import RunActionsMixin
 
 
-class EditorState(RunActionsMixin, PanelMixin, rx.State):
+class EditorState(NewestRunMixin, PanelMixin, rx.State):
     """Everything the editor page shows: document, canvas, panel, versions and runs."""
 
 

@@ -102,8 +102,11 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
         """Paint the run's events on the canvas as they happen, until it ends or another run is opened."""
         async with self:
             run_id = self.run_id
-        if not self._is_ours(run_id):
-            return  # a run id set by hand (setvar) must not stream another workspace's events
+        if self._is_ours(run_id):  # a run id set by hand (setvar) must not stream another workspace's events
+            await self._follow(run_id)
+
+    async def _follow(self, run_id: str) -> None:
+        """Paint `run_id`'s events as they come until it ends, another run is on screen, or it stays silent."""
         stream = open_event_stream(get_settings())
         last_id: str | None = None
         silent_s = 0.0
@@ -165,15 +168,6 @@ class RunsMixin(LiveStatusMixin, VersionsMixin, mixin=True):
         if tab == "history":
             self._read_versions()
         elif tab == "runs":
-            self._read_runs()
-
-    @rx.event
-    @guarded(Need.READ)
-    def open_editor(self) -> None:
-        """Page load: the workflow named in the URL, the workspace's credentials and the run history."""
-        self.load()
-        if not self.not_found:
-            self.load_credentials()
             self._read_runs()
 
     def _open(self, run_id: str) -> None:
