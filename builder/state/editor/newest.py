@@ -60,7 +60,8 @@ class NewestRunMixin(RunActionsMixin, mixin=True):
     @guarded(Need.READ)
     async def watch_runs(self) -> None:
         """Until the tab closes or opens another workflow: each new run of this workflow, whoever started it,
-        is opened on the canvas and followed live (a run this tab started is followed by `run` already)."""
+        is opened on the canvas and followed live (a run this tab started is followed by `run` already),
+        unless the canvas shows an older run the user opened from the history."""
         workspace_id = acting_workspace_id()
         async with self:
             self._watch += 1
@@ -71,12 +72,12 @@ class NewestRunMixin(RunActionsMixin, mixin=True):
             newest = await asyncio.to_thread(newest_run_id, workspace_id, workflow_id)
             if newest is None or newest == known:
                 continue
-            known = newest
+            previous, known = known, newest
             async with self:
                 if self._watch != watch or self.workflow_id != workflow_id:
                     return
-                if self.run_id == newest:
-                    continue
+                if self.run_id == newest or self.run_id not in ("", previous):
+                    continue  # already on it, or the user opened an older run from the history: leave it there
                 self._open(newest)
                 self._read_runs()
                 live = self.run_status in ACTIVE
