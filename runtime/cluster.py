@@ -7,6 +7,7 @@ one PostgreSQL database and one Redis, each with its own log; started until read
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -17,12 +18,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import sqlalchemy as sa
 
 from runtime.config import Settings
 from runtime.secrets import local_key_file
-from runtime.serve import PROJECT_ROOT, log_tail
+from runtime.serve import PROJECT_ROOT, answers, log_tail
 from runtime.store import ensure_database
 
 TRELLIS = str(Path(sys.executable).with_name("trellis"))
@@ -144,18 +144,6 @@ def logged(log: Path, line: str) -> Callable[[], bool]:
     return lambda: log.exists() and line in log.read_text(errors="replace")
 
 
-def answers(url: str) -> Callable[[], bool]:
-    """A readiness check: `url` answers 200."""
-
-    def check() -> bool:
-        try:
-            return httpx.get(url, timeout=2.0).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    return check
-
-
 def start_web(plan: ClusterPlan, env: dict[str, str], index: int, port: int) -> Member:
     """Web process `index` (1-based) on `port`, with its own data and frontend folders."""
     name = f"web-{index}"
@@ -165,7 +153,8 @@ def start_web(plan: ClusterPlan, env: dict[str, str], index: int, port: int) -> 
                "REFLEX_WEB_WORKDIR": str(frontend_copy(folder / "web"))}  # fmt: skip
     log = plan.data_dir / "logs" / f"{name}.log"
     url = f"http://localhost:{port}"
-    return Member(name, start(name, [TRELLIS, "serve"], web_env, log), log, url, answers(f"{url}/readyz"))
+    ready = functools.partial(answers, f"{url}/readyz")
+    return Member(name, start(name, [TRELLIS, "serve"], web_env, log), log, url, ready)
 
 
 def start_members(plan: ClusterPlan, env: dict[str, str], cluster: Cluster) -> None:

@@ -87,17 +87,22 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def answers(url: str) -> bool:
+    """Whether our own server at `url` (on this machine) answers 200 now."""
+    try:
+        return httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
     """Return once `url` answers 200; raise ServeError if the process dies or time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ServeError(f"the web server exited with code {process.returncode} before it was ready")
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
+        if answers(url):
+            return
         time.sleep(0.5)
     raise ServeError(f"the web server was not ready at {url} after {timeout_s:.0f} s")
 

@@ -97,8 +97,9 @@ def running_server(
     """
     env = trellis_env(**{**(extra_env or {}), "TRELLIS_DATABASE_URL": database_url, "TRELLIS_DATA_DIR": str(data_dir)})
     env["TRELLIS_PORT"] = str(free_port())
-    # In queue mode Reflex would start 2 x CPUs + 1 server processes; two still share every session through Redis.
-    env.setdefault("TRELLIS_WEB_WORKERS", "2")
+    # In queue mode Reflex would start 2 x CPUs + 1 server processes, each importing the app at start; one is
+    # enough here (the cluster tests share sessions between web processes through Redis).
+    env.setdefault("TRELLIS_WEB_WORKERS", "1")
     if own_frontend and REPO_WEB.is_dir():
         env["REFLEX_WEB_WORKDIR"] = str(frontend_copy(data_dir / "web"))
     process = subprocess.Popen(

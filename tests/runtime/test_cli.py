@@ -62,9 +62,11 @@ def test_validate_reports_bad_json_with_position(tmp_path: Path) -> None:
     assert "line 1" in result.stderr
 
 
-def test_import_then_export_then_import_gives_the_same_document(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_then_export_then_import_gives_the_same_document(run, tmp_path: Path, db_url: str) -> None:  # type: ignore[no-untyped-def]
     assert run("migrate").returncode == 0
-    for example in sorted(EXAMPLES.glob("*.json")):
+    examples = sorted(EXAMPLES.glob("*.json"))
+    # Every example on SQLite; PostgreSQL's part is the storing, the same for each (a CLI call takes seconds).
+    for example in examples[:1] if db_url.startswith("postgresql") else examples:
         imported = run("import", str(example))
         assert imported.returncode == 0, imported.stderr
         first_id = imported.stdout.strip()
