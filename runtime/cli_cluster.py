@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from runtime.config import get_settings
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/trellis"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+CRASH_LOOP_S = 10.0
 
 
 def describe(cluster: Cluster) -> str:
@@ -34,13 +36,24 @@ def setup_lines(cluster: Cluster) -> list[str]:
 
 
 def watch(cluster: Cluster) -> int:
-    """Block until SIGTERM/SIGINT (0) or until a process ends on its own (1)."""
-    while True:
-        if ended := cluster.exited():
-            click.echo(f"{ended[0].name} exited with code {ended[0].process.returncode}; stopping the cluster "
-                       f"(see {ended[0].log})", err=True)  # fmt: skip
-            return 1
+    """Until SIGTERM/SIGINT, `supervise` every second; 1 once it says the cluster must stop."""
+    while supervise(cluster, lambda line: click.echo(line, err=True)):
         time.sleep(1.0)
+    return 1
+
+
+def supervise(cluster: Cluster, say: Callable[[str], None]) -> bool:
+    """Start again each process that ended on its own, as a container runtime would (the others go on; a
+    killed worker's runs move to the rest). False, after saying why, when one ended within `CRASH_LOOP_S`
+    of its start: it cannot start, and starting it again would only repeat that."""
+    for member in cluster.exited():
+        code = member.process.returncode
+        if time.monotonic() - member.started_at < CRASH_LOOP_S:
+            say(f"{member.name} exited with code {code} right after starting; stopping the cluster (see {member.log})")
+            return False
+        say(f"{member.name} exited with code {code}; starting it again (log {member.log})")
+        member.restart()
+    return True
 
 
 def interrupt(*_: object) -> None:

@@ -62,6 +62,14 @@ class Member:
     url: str | None = None
     """The web address of a web process; None for workers and the scheduler."""
     ready: Callable[[], bool] = lambda: True
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.monotonic)
+
+    def restart(self) -> None:
+        """Start the member's command again (its process ended), appending to the same log."""
+        self.process = start(self.name, self.command, self.env, self.log)
+        self.started_at = time.monotonic()
 
 
 @dataclass
@@ -153,8 +161,8 @@ def start_web(plan: ClusterPlan, env: dict[str, str], index: int, port: int) -> 
                "REFLEX_WEB_WORKDIR": str(frontend_copy(folder / "web"))}  # fmt: skip
     log = plan.data_dir / "logs" / f"{name}.log"
     url = f"http://localhost:{port}"
-    ready = functools.partial(answers, f"{url}/readyz")
-    return Member(name, start(name, [TRELLIS, "serve"], web_env, log), log, url, ready)
+    ready, command = functools.partial(answers, f"{url}/readyz"), [TRELLIS, "serve"]
+    return Member(name, start(name, command, web_env, log), log, url, ready, command, web_env)
 
 
 def start_members(plan: ClusterPlan, env: dict[str, str], cluster: Cluster) -> None:
@@ -164,12 +172,13 @@ def start_members(plan: ClusterPlan, env: dict[str, str], cluster: Cluster) -> N
     for index, port in enumerate(plan.web_ports, start=1):
         cluster.members.append(start_web(plan, env, index, port))
     for index in range(1, plan.workers + 1):
-        name, log = f"worker-{index}", logs / f"worker-{index}.log"
-        process = start(name, [TRELLIS, "worker", "--name", name], env, log)
-        cluster.members.append(Member(name, process, log, ready=logged(log, WORKER_READY_LINE)))
-    log = logs / "scheduler.log"
-    process = start("scheduler", [TRELLIS, "scheduler"], env, log)
-    cluster.members.append(Member("scheduler", process, log, ready=logged(log, SCHEDULER_READY_LINE)))
+        name = f"worker-{index}"
+        log, command = logs / f"{name}.log", [TRELLIS, "worker", "--name", name]
+        process = start(name, command, env, log)
+        cluster.members.append(Member(name, process, log, None, logged(log, WORKER_READY_LINE), command, env))
+    log, command = logs / "scheduler.log", [TRELLIS, "scheduler"]
+    process = start("scheduler", command, env, log)
+    cluster.members.append(Member("scheduler", process, log, None, logged(log, SCHEDULER_READY_LINE), command, env))
 
 
 def wait_ready(cluster: Cluster, timeout_s: float = READY_TIMEOUT_S) -> None:
