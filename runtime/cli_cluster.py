@@ -30,9 +30,13 @@ def describe(cluster: Cluster) -> str:
 
 def setup_lines(cluster: Cluster) -> list[str]:
     """The first-run setup links the web processes printed (while nobody can sign in yet)."""
-    webs = cluster.of_kind("web")
-    printed = [line for web in webs for line in web.log.read_text(errors="replace").splitlines()]
+    printed = [line for web in cluster.of_kind("web") for line in this_start(web.log, web.name).splitlines()]
     return [line for line in printed if line.startswith("Create the owner account")]
+
+
+def this_start(log: Path, name: str) -> str:
+    """What `name` wrote to its log since it was last started (a log is appended to across starts)."""
+    return log.read_text(errors="replace").rpartition(f"==> {name}: ")[2]
 
 
 def watch(cluster: Cluster) -> int:

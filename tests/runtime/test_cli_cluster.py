@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
-from runtime.cli_cluster import CRASH_LOOP_S, supervise
+from runtime.cli_cluster import CRASH_LOOP_S, setup_lines, supervise
 from runtime.cluster import Cluster, Member, start
 
 
@@ -46,3 +47,15 @@ def test_a_process_ending_right_after_its_start_stops_the_cluster(tmp_path: Path
     assert not supervise(Cluster([broken]), said.append)
     assert said and said[0].startswith("scheduler exited with code 1 right after starting")
     assert broken.process is ended  # not started again
+
+
+def test_only_this_start_s_setup_link_is_printed(tmp_path: Path) -> None:
+    log = tmp_path / "web-1.log"
+    log.write_text("==> web-1: trellis serve\nCreate the owner account: http://x/setup?token=old\n"
+                   "==> web-1: trellis serve\nTrellis is ready at http://x\n")  # fmt: skip
+    web = Member("web-1", subprocess.Popen(["true"]), log)
+    web.process.wait()
+
+    assert setup_lines(Cluster([web])) == []
+    log.write_text(log.read_text() + "==> web-1: trellis serve\nCreate the owner account: http://x/setup?token=new\n")
+    assert setup_lines(Cluster([web])) == ["Create the owner account: http://x/setup?token=new"]
