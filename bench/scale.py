@@ -23,7 +23,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -35,7 +34,7 @@ from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.webhooks import PG_SERVER, REDIS_URL, free_port, send, stored_runs  # noqa: E402
+from bench.webhooks import REDIS_URL, free_port, send, stored_runs, throwaway_database  # noqa: E402
 from runtime.cluster import (  # noqa: E402
     TRELLIS,
     WORKER_READY_LINE,
@@ -202,34 +201,26 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="Rounds per figure (medians are printed).")
     args = parser.parse_args()
 
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    database = f"trellis_bench_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
-    database_url = sa.make_url(PG_SERVER).set(database=database).render_as_string(hide_password=False)
-    os.environ.update(TRELLIS_DATABASE_URL=database_url, TRELLIS_REDIS_URL=REDIS_URL,
-                      TRELLIS_SECRET_KEYS=Fernet.generate_key().decode(),
-                      TRELLIS_WEBHOOK_CLIENT_RATE_LIMIT_PER_MINUTE="10000000")  # fmt: skip
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    from runtime.config import Settings, get_settings
-    from runtime.secrets import _default_ring
-    from runtime.store import ensure_database
-
-    get_settings.cache_clear()  # read at import already: this process encrypts the hook tokens with the key too
-    _default_ring.cache_clear()
-
-    try:
-        ensure_database(database_url)
-        with tempfile.TemporaryDirectory() as data_dir:
-            plan = ClusterPlan(Settings(), Path(data_dir), web_ports=(free_port(), free_port()), workers=0)
-            print(f"{os.cpu_count()} CPUs; 2 web processes ({plan.web_workers} server process(es) each), a "
-                  f"scheduler; {args.requests} runs per round, medians of {args.repeats}", flush=True)  # fmt: skip
-            bench(plan, args)
-    finally:
+    with throwaway_database() as database_url:
+        os.environ.update(TRELLIS_DATABASE_URL=database_url, TRELLIS_REDIS_URL=REDIS_URL,
+                          TRELLIS_SECRET_KEYS=Fernet.generate_key().decode(),
+                          TRELLIS_WEBHOOK_CLIENT_RATE_LIMIT_PER_MINUTE="10000000")  # fmt: skip
         redis.Redis.from_url(REDIS_URL).flushdb()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        admin.dispose()
+        from runtime.config import Settings, get_settings
+        from runtime.secrets import _default_ring
+        from runtime.store import ensure_database
+
+        get_settings.cache_clear()  # read at import already: this process encrypts the hook tokens with the key too
+        _default_ring.cache_clear()
+        try:
+            ensure_database(database_url)
+            with tempfile.TemporaryDirectory() as data_dir:
+                plan = ClusterPlan(Settings(), Path(data_dir), web_ports=(free_port(), free_port()), workers=0)
+                print(f"{os.cpu_count()} CPUs; 2 web processes ({plan.web_workers} server process(es) each), a "
+                      f"scheduler; {args.requests} runs per round, medians of {args.repeats}", flush=True)  # fmt: skip
+                bench(plan, args)
+        finally:
+            redis.Redis.from_url(REDIS_URL).flushdb()
 
 
 if __name__ == "__main__":

@@ -255,28 +255,33 @@ def main() -> None:
     parser.add_argument("--modes", default="default,queue", help="Which of default,queue to run.")
     args = parser.parse_args()
 
+    key = Fernet.generate_key().decode()
+    os.environ["TRELLIS_SECRET_KEYS"] = key  # this process encrypts the hook tokens the server reads
+    from runtime.store import ensure_database
+
+    with throwaway_database() as database_url, tempfile.TemporaryDirectory() as data_dir:
+        ensure_database(database_url)
+        env = {key_: value for key_, value in os.environ.items() if key_ != "TRELLIS_REDIS_URL"}
+        env.update(TRELLIS_DATABASE_URL=database_url, TRELLIS_DATA_DIR=data_dir,
+                   TRELLIS_WEBHOOK_CLIENT_RATE_LIMIT_PER_MINUTE="10000000")  # fmt: skip
+        print(f"{args.requests} calls per round, {args.concurrency} in flight, medians of {args.repeats} rounds")
+        if "default" in args.modes:
+            bench_mode("default (in-process)", env, [0], args)
+        if "queue" in args.modes:
+            redis.Redis.from_url(REDIS_URL).flushdb()
+            bench_mode("queue", {**env, "TRELLIS_REDIS_URL": REDIS_URL}, [0, 1, 2], args)
+            redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+@contextlib.contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A new PostgreSQL database on PG_SERVER for one bench run, dropped afterwards; yields its URL."""
     admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
     database = f"trellis_bench_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
-    database_url = sa.make_url(PG_SERVER).set(database=database).render_as_string(hide_password=False)
-    key = Fernet.generate_key().decode()
-    os.environ["TRELLIS_SECRET_KEYS"] = key  # this process encrypts the hook tokens the server reads
     try:
-        from runtime.store import ensure_database
-
-        ensure_database(database_url)
-        with tempfile.TemporaryDirectory() as data_dir:
-            env = {key_: value for key_, value in os.environ.items() if key_ != "TRELLIS_REDIS_URL"}
-            env.update(TRELLIS_DATABASE_URL=database_url, TRELLIS_DATA_DIR=data_dir,
-                       TRELLIS_WEBHOOK_CLIENT_RATE_LIMIT_PER_MINUTE="10000000")  # fmt: skip
-            print(f"{args.requests} calls per round, {args.concurrency} in flight, medians of {args.repeats} rounds")
-            if "default" in args.modes:
-                bench_mode("default (in-process)", env, [0], args)
-            if "queue" in args.modes:
-                redis.Redis.from_url(REDIS_URL).flushdb()
-                bench_mode("queue", {**env, "TRELLIS_REDIS_URL": REDIS_URL}, [0, 1, 2], args)
-                redis.Redis.from_url(REDIS_URL).flushdb()
+        yield sa.make_url(PG_SERVER).set(database=database).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
