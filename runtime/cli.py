@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
@@ -167,11 +167,7 @@ def worker(
 
     ensure_database()
     require_secret_keys()
-    # Child processes, not threads: the scheduler's blocking database calls and the metrics server
-    # stay off the event loop that runs the worker's runs.
-    spawn = multiprocessing.get_context("spawn")
-    parent = {"parent_pid": os.getpid()}
-    children = [spawn.Process(target=schedule_forever, kwargs=parent, daemon=True)] if with_scheduler else []
+    children = [child_process(schedule_forever)] if with_scheduler else []
     with probe_server(metrics_port), running_children(children):
         work(burst=burst, name=name, concurrency=concurrency)
 
@@ -189,13 +185,16 @@ def running_children(children: list[BaseProcess]) -> Iterator[None]:
             child.join(timeout=10)
 
 
+def child_process(target: Callable[..., None], *args: object) -> BaseProcess:
+    """`target(*args, parent_pid=<this process>)` in a spawned daemon child, not started yet. Processes, not
+    threads: the scheduler's blocking database calls and the probe server stay off the worker's event loop."""
+    spawn = multiprocessing.get_context("spawn")
+    return spawn.Process(target=target, args=args, kwargs={"parent_pid": os.getpid()}, daemon=True)
+
+
 def probe_server(port: int | None) -> contextlib.AbstractContextManager[None]:
     """`/metrics`, `/healthz` and `/readyz` on `port` from a child process for the block (nothing without a port)."""
-    if port is None:
-        return contextlib.nullcontext()
-    spawn = multiprocessing.get_context("spawn")
-    child = spawn.Process(target=serve_metrics, args=(port,), kwargs={"parent_pid": os.getpid()}, daemon=True)
-    return running_children([child])
+    return running_children([child_process(serve_metrics, port)]) if port is not None else contextlib.nullcontext()
 
 
 @main.command()

@@ -55,6 +55,6 @@ class LoopbackServer:
 
     def close(self) -> None:
         """Stop serving (answers still waiting are released first)."""
-        self._released.set()
+        self.release()
         self._server.shutdown()
         self._server.server_close()

@@ -18,9 +18,8 @@ from typing import Any
 
 import pytest
 
-from runtime.cluster import REPO_WEB, frontend_copy
+from runtime.cluster import REPO_WEB, TRELLIS, frontend_copy
 
-TRELLIS = str(Path(sys.executable).with_name("trellis"))
 READY_TIMEOUT_S = 600
 
 

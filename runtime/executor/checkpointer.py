@@ -34,7 +34,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from runtime.engine.checkpoints import LEASE_EPOCH_KEY
 from runtime.errors import WorkflowError
-from runtime.store import process_tag, session_label, session_limits
+from runtime.store import session_label, session_limits
 
 POOL_MAX_SIZE = 8
 _FENCE_SQL = "SELECT 1 FROM run WHERE id = %s AND lease_epoch = %s FOR SHARE"
@@ -162,7 +162,7 @@ async def open_checkpointer(
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         _libpq_url(url), min_size=1, max_size=POOL_MAX_SIZE, open=False,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row,
-                "application_name": session_label(process_tag()), **options},
+                "application_name": session_label(), **options},
     )  # fmt: skip
     await pool.open()
     try:

@@ -43,6 +43,11 @@ def lease_owner(name: str | None = None) -> str:
     return f"{name or f'{socket.gethostname()}.{os.getpid()}'}~{process_tag()}.{secrets.token_hex(2)}"
 
 
+def owner_tag(owner: str) -> str:
+    """The process tag inside a lease owner name made by `lease_owner`."""
+    return owner.rpartition("~")[2].partition(".")[0]
+
+
 def next_backoff(previous_s: float | None) -> float:
     """Seconds to wait after a failure: 0.5 s, doubling, at most 10 s."""
     return BACKOFF_FIRST_S if previous_s is None else min(previous_s * 2, BACKOFF_CAP_S)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from runtime.config import Settings
+from runtime.executor.lease import owner_tag
 from runtime.store import get_engine, session_label
 from runtime.store.columns import as_utc
 
@@ -32,11 +33,6 @@ _END_SESSIONS = sa.text(
     "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
     "WHERE application_name = :label AND datname = current_database() AND pid <> pg_backend_pid()"
 )
-
-
-def owner_tag(owner: str) -> str:
-    """The process tag inside a lease owner name (`<name>~<process tag>.<executor tag>`)."""
-    return owner.rpartition("~")[2].partition(".")[0]
 
 
 def lost_process_tags(newest_lease_by_owner: dict[str, datetime], before: datetime) -> set[str]:

@@ -49,13 +49,13 @@ def process_tag() -> str:
     return _process_tag(os.getpid())
 
 
-def session_label(tag: str) -> str:
-    """The PostgreSQL `application_name` of the sessions opened by the process tagged `tag`."""
-    return f"trellis~{tag}"
+def session_label(tag: str | None = None) -> str:
+    """The PostgreSQL `application_name` of the sessions opened by the process tagged `tag` (this one by default)."""
+    return f"trellis~{tag or process_tag()}"
 
 
 def _label_session(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
-    cparams["application_name"] = session_label(process_tag())  # at each connect: after a fork too
+    cparams["application_name"] = session_label()  # at each connect: after a fork too
 
 
 def make_engine(url: str) -> sa.Engine:
