@@ -19,8 +19,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
+from runtime.cluster import REPO_WEB, frontend_copy
 from tests.e2e.conftest import browser, new_tab
-from tests.processes import REPO_WEB, free_port, frontend_copy, stop_group, trellis_env
+from tests.processes import free_port, stop_group, trellis_env
 
 __all__ = ["browser"]  # the e2e tests' Chromium, a fixture here too
 

@@ -34,7 +34,7 @@ def fresh_server(
     """A server on a database nobody has set up yet, holding one workflow made before setup (as the CLI would)."""
     database_url = make_pg_database()
     data_dir = tmp_path_factory.mktemp("trellis-signin")
-    with running_server(database_url, data_dir, provider.trellis_env(), own_frontend=True) as server:
+    with running_server(database_url, data_dir, provider.trellis_env()) as server:
         engine = make_engine(database_url)
         with Session(engine) as session:
             create_blank_workflow(session, ensure_local_workspace(session).id, "Made before setup")
