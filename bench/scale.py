@@ -152,8 +152,9 @@ class CpuMeter:
 
 
 def measure(label: str, repeats: int, one_round: Callable[[range], tuple[float, str]], meter: CpuMeter,
-            next_n: list[int], size: int) -> None:  # fmt: skip
-    """A warm-up round, then `repeats` measured ones; prints the median line and the CPU shares."""
+            next_n: list[int], size: int) -> float:  # fmt: skip
+    """A warm-up round, then `repeats` measured ones; prints the median line and the CPU shares and returns
+    the median rate."""
     one_round(range(next_n[0], next_n[0] + 50))
     next_n[0] += 50
     rates, checks = [], set()
@@ -166,6 +167,14 @@ def measure(label: str, repeats: int, one_round: Callable[[range], tuple[float, 
     print(f"{label:<26} {statistics.median(rates):7.1f} exec/s (min {min(rates):.1f}, max {max(rates):.1f})  "
           f"check {'ok' if checks == {'ok'} else checks}", flush=True)  # fmt: skip
     print(f"{'':<26} CPU: {meter.read()}", flush=True)
+    return statistics.median(rates)
+
+
+def print_table(rates: dict[int, tuple[float, float]]) -> None:
+    """The medians per worker count, one row each."""
+    print("\n| Workers | Webhooks (exec/s) | Enqueued (exec/s) |\n|---|---|---|")
+    for count, (by_webhook, by_queue) in rates.items():
+        print(f"| {count} | {by_webhook:.1f} | {by_queue:.1f} |")
 
 
 def bench(plan: ClusterPlan, args: argparse.Namespace) -> None:
@@ -177,7 +186,7 @@ def bench(plan: ClusterPlan, args: argparse.Namespace) -> None:
     with session_scope(engine) as session:
         workspace_id = ensure_local_workspace(session).id
     hook_url, workflow_id = store_hooks(plan.settings.resolved_database_url, "http://x")["immediately"]
-    next_n = [0]
+    next_n, rates = [0], {}
     with running_cluster(plan) as cluster:
         hook_urls = [f"{web.url}{hook_url.removeprefix('http://x')}" for web in cluster.of_kind("web")]
         for count in WORKER_COUNTS:
@@ -186,12 +195,15 @@ def bench(plan: ClusterPlan, args: argparse.Namespace) -> None:
             meter = CpuMeter(roots)
             try:
                 by_webhook = partial(webhook_round, engine, hook_urls, workflow_id, args.concurrency)
-                measure(f"{count} worker(s), webhooks", args.repeats, by_webhook, meter, next_n, args.requests)
                 by_queue = partial(enqueued_round, engine, workers, workspace_id, workflow_id)
-                measure(f"{count} worker(s), enqueued", args.repeats, by_queue, meter, next_n, args.requests)
+                rates[count] = (
+                    measure(f"{count} worker(s), webhooks", args.repeats, by_webhook, meter, next_n, args.requests),
+                    measure(f"{count} worker(s), enqueued", args.repeats, by_queue, meter, next_n, args.requests),
+                )
             finally:
                 stop_members(workers, plan.settings.worker_grace_s)
     engine.dispose()
+    print_table(rates)
 
 
 def main() -> None:
