@@ -1,6 +1,6 @@
-"""Real Trellis processes for tests: `trellis serve` on a free port, `trellis worker`s, and stopping
-a process's whole group (SIGTERM, not SIGINT: a shell running the suite in the background makes
-children ignore SIGINT)."""
+"""Real Trellis processes for tests: `trellis serve` on a port of its own (a frontend built once per port),
+`trellis worker`s, and stopping a process's whole group (SIGTERM, not SIGINT: a shell running the suite in
+the background makes children ignore SIGINT)."""
 
 from __future__ import annotations
 
