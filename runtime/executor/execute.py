@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from functools import lru_cache, partial
@@ -49,6 +50,7 @@ STOPPED = {"node_id": None, "message": "The worker stopped before the run finish
 Emit = Callable[[str, str | None, dict[str, Any]], Awaitable[None]]
 RunEnd = tuple[RunStatus, Any, dict[str, Any] | None]
 RUN_RESUMED = "run_resumed"
+NODE_STARTED = "node_started"
 OUTCOME_STATUS = {"succeeded": RunStatus.SUCCEEDED, "failed": RunStatus.FAILED, "waiting": RunStatus.WAITING}
 
 
@@ -167,12 +169,13 @@ class RunExecutor:
         """
         settings = self._settings or get_settings()
         claim = Claim(run_id, self.owner, settings.lease_s, settings.max_run_attempts)
+        asked = time.monotonic()  # the lease the claim sets lasts at least until a lease after this
         run: ClaimedRun | None = await self.writer.write(claim)
         if run is None:
             return None
         if self._heartbeat is None or self._heartbeat.done():
             self._heartbeat = asyncio.create_task(self.leases.keep_alive(), name="trellis-lease-heartbeat")
-        held = self.leases.hold(run_id, run.lease_epoch)
+        held = self.leases.hold(run_id, run.lease_epoch, asked)
         self._controls[run_id] = RunControl()
         try:
             status = await self._execute_held(settings, run, held)
@@ -192,8 +195,14 @@ class RunExecutor:
         meter = RunMeter(str(run.trigger), lambda: node_types(run.workflow_version_id))
 
         async def emit(event_type: str, node_id: str | None, data: dict[str, Any]) -> None:
-            if held.lost:  # another executor owns the run's stream now
-                return
+            if not held.lost:  # else another executor owns the run's stream now
+                await record(event_type, node_id, data)
+            # Last, right before the node runs: were the lease taken meanwhile, the node would repeat what the
+            # other executor ran (its writes are refused, its calls to the world are not).
+            if event_type == NODE_STARTED and not await self.leases.ensure(run_id):
+                raise LeaseLost(run_id)
+
+        async def record(event_type: str, node_id: str | None, data: dict[str, Any]) -> None:
             nodes.record(event_type, node_id, data)
             meter.record(event_type, node_id, data)
             if batcher is None:

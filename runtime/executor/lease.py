@@ -10,6 +10,7 @@ import os
 import secrets
 import socket
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -59,6 +60,9 @@ class HeldRun:
 
     epoch: int
     task: asyncio.Task[object] | None
+    confirmed_until: float
+    """`time.monotonic()` until which no other executor can hold the run: a lease after the last claim or
+    heartbeat that extended it began."""
     lost: bool = False
     """Its lease is gone: another executor may run it now; this one must not write for it."""
 
@@ -78,9 +82,9 @@ class Leases:
     def settings(self) -> Settings:
         return self.fixed_settings or get_settings()
 
-    def hold(self, run_id: str, epoch: int) -> HeldRun:
-        """Note that the current task executes `run_id` under `epoch`."""
-        held = HeldRun(epoch, asyncio.current_task())
+    def hold(self, run_id: str, epoch: int, claimed_at: float) -> HeldRun:
+        """Note that the current task executes `run_id` under `epoch`, claimed at `claimed_at` (monotonic)."""
+        held = HeldRun(epoch, asyncio.current_task(), claimed_at + self.settings.lease_s)
         self.held[run_id] = held
         return held
 
@@ -106,12 +110,31 @@ class Leases:
         if not self.held:
             return
         # Judge only runs held before the UPDATE began: their claims committed before it, so it sees them.
-        judged = dict(self.held)
+        judged, began = dict(self.held), time.monotonic()
         alive = await asyncio.to_thread(self._extend)
         for run_id, held in judged.items():
-            if self.held.get(run_id) is held and alive.get(run_id) != held.epoch and not held.lost:
+            if alive.get(run_id) == held.epoch:
+                held.confirmed_until = began + self.settings.lease_s
+            elif self.held.get(run_id) is held and not held.lost:
                 log.warning("Lost the lease of run %s (another executor took it); stopping it here", run_id)
                 self.lose(run_id)
+
+    async def ensure(self, run_id: str) -> bool:
+        """Whether this executor still holds the run, as one of its nodes is about to start: at once while the
+        last claim or heartbeat is recent enough, else only if extending the lease now succeeds (the process
+        stalled, or the database was slow, and another executor may have taken the run meanwhile)."""
+        held = self.held.get(run_id)
+        if held is None or held.lost:
+            return False
+        if time.monotonic() < held.confirmed_until - self.settings.heartbeat_s:
+            return True
+        began = time.monotonic()
+        alive = await asyncio.to_thread(self._extend, RUNS.c.id == run_id)
+        if alive.get(run_id) != held.epoch:
+            held.lost = True
+            return False
+        held.confirmed_until = began + self.settings.lease_s
+        return True
 
     def lose(self, run_id: str) -> None:
         """Stop `run_id` here without writing anything more for it."""
@@ -122,12 +145,13 @@ class Leases:
         if held.task is not None:
             held.task.cancel()
 
-    def _extend(self) -> dict[str, int]:
-        """One UPDATE extending every lease this owner holds; returns `{run_id: epoch}` of those extended."""
+    def _extend(self, *only: sa.ColumnElement[bool]) -> dict[str, int]:
+        """One UPDATE extending every lease this owner holds (or those of them matching `only`); returns
+        `{run_id: epoch}` of those extended."""
         expires = utcnow() + timedelta(seconds=self.settings.lease_s)
         update = (
             sa.update(RUNS)
-            .where(RUNS.c.lease_owner == self.owner, RUNS.c.status == RunStatus.RUNNING)
+            .where(RUNS.c.lease_owner == self.owner, RUNS.c.status == RunStatus.RUNNING, *only)
             .values(lease_expires_at=expires)
             .returning(RUNS.c.id, RUNS.c.lease_epoch)
         )

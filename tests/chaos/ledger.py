@@ -92,7 +92,8 @@ def node_problems(key: str, calls: list[Call], rows: list[NodeRunRow], windows: 
     if end is not None and any(call.at > end for call in calls):
         kill = min((start for start, _ in windows if start > end), default=None)
         before = f", {(kill - end).total_seconds() * 1000:.0f} ms before a disruption" if kill else ""
-        found.append(f"called again after it finished at {end:%H:%M:%S.%f}{before}")
+        times = ", ".join(f"{call.at:%H:%M:%S.%f}" for call in calls)
+        found.append(f"called again after it finished at {end:%H:%M:%S.%f}{before}; calls {times}; stored: {stored}")
     allowed = 1 + interruptions(calls, end, windows)
     if len(calls) > allowed:
         times = ", ".join(f"{call.at:%H:%M:%S.%f}" for call in calls)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -140,8 +141,26 @@ def test_the_heartbeat_extends_held_leases_and_stops_a_run_whose_lease_was_taken
     assert row(taken).lease_owner == "worker-b"
 
 
+def test_after_a_stall_a_node_starts_only_once_the_lease_is_extended_and_not_if_it_was_taken(configured: str) -> None:
+    kept, taken = queued_run(configured), queued_run(configured)
+    write(Claim(kept, "worker-a", 15, 3), Claim(taken, "worker-a", 15, 3))
+
+    async def scenario() -> tuple[bool, bool]:
+        leases = Leases("worker-a")
+        stalled_since = time.monotonic() - 15  # claimed a lease ago: the process stalled since, no heartbeat
+        for run_id in (kept, taken):
+            leases.hold(run_id, row(run_id).lease_epoch, stalled_since)
+        expire(taken)
+        write(Claim(taken, "worker-b", 15, 3))  # another worker took this one meanwhile
+        return await leases.ensure(kept), await leases.ensure(taken)
+
+    assert asyncio.run(scenario()) == (True, False)
+    assert row(kept).lease_expires_at > utcnow() + timedelta(seconds=10)  # type: ignore[operator]
+    assert row(taken).lease_owner == "worker-b"
+
+
 async def _hold(leases: Leases, run_id: str) -> None:
-    leases.hold(run_id, row(run_id).lease_epoch)
+    leases.hold(run_id, row(run_id).lease_epoch, time.monotonic())
     await asyncio.sleep(30)
 
 

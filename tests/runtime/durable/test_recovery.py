@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from runtime.config import get_settings
 from runtime.executor.dispatch import start_run, trigger_payload
 from runtime.executor.execute import RunExecutor
+from runtime.executor.node_runs import NodeRunRecorder
 from runtime.executor.reaper import reap_expired, reconcile_queue
 from runtime.executor.recorder import Claim
 from runtime.ops import render_metrics
@@ -54,6 +55,9 @@ def two_calls(quick: LoopbackServer, slow: LoopbackServer) -> dict[str, Any]:
     ])  # fmt: skip
 
 
+FROZEN_THREAD = "frozen-executor"
+
+
 class FrozenExecutor:
     """An executor on its own thread and loop whose heartbeat can be stopped (a hung or cut-off worker)."""
 
@@ -61,7 +65,8 @@ class FrozenExecutor:
         self.loop = asyncio.new_event_loop()
         self.executor: RunExecutor | None = None
         self.result: Any = "unset"
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._execute(run_id),))
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._execute(run_id),),
+                                       name=FROZEN_THREAD)  # fmt: skip
         self.thread.start()
 
     async def _execute(self, run_id: str) -> None:
@@ -109,6 +114,41 @@ def test_a_run_whose_executor_stops_heartbeating_resumes_elsewhere_and_the_stale
     events = [event.type for event in history(run_id)]
     assert events.count("run_started") == 1 and events.count("run_resumed") == 1
     assert events.count("run_finished") == 1 and events[-1] == "run_finished"
+
+
+def test_an_executor_stalled_as_a_node_starts_does_not_run_it_once_another_executor_did(
+    short_leases, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """An executor may stall past its lease right as a node starts (a synchronous read of a hung database,
+    or anything else blocking its event loop, heartbeat included). Meanwhile the run is resumed and finished
+    by another executor. When the stalled one wakes, before its heartbeat notices, the node must not run:
+    it would call the world a second time after the node had succeeded."""
+    workspace_id, quick, _ = short_leases
+    steps = [{"id": "start", "type": "manual_trigger"},
+             {"id": "first", "type": "http_request", "params": {"url": quick.url("/first")}}]  # fmt: skip
+    run_id = queued_run_of(workspace_id, store_workflow(workspace_id, document(steps)))
+    stalled, woken, record = threading.Event(), threading.Event(), NodeRunRecorder.record
+
+    def stalling_as_first_starts(recorder: NodeRunRecorder, event_type: str, node_id: str | None, data: Any) -> None:
+        if threading.current_thread().name == FROZEN_THREAD and (event_type, node_id) == ("node_started", "first"):
+            stalled.set()
+            woken.wait(timeout=30)  # blocks the executor's whole event loop
+        record(recorder, event_type, node_id, data)
+
+    monkeypatch.setattr(NodeRunRecorder, "record", stalling_as_first_starts)
+    frozen = FrozenExecutor(run_id)
+    wait_for(stalled.is_set)
+    wait_for(lambda: row(run_id).lease_expires_at < utcnow())  # type: ignore[operator]
+    assert reap_expired(get_settings(), utcnow()) == [run_id]
+    wait_for(lambda: row(run_id).status is RunStatus.SUCCEEDED)
+    assert quick.requests == 1
+
+    frozen.stop_heartbeat()  # it would notice soon, but the node would start first (it did in an outage)
+    woken.set()
+    frozen.thread.join(timeout=10)
+    assert frozen.result is None  # it found the run held by another executor and stopped
+    assert quick.requests == 1
+    assert row(run_id).status is RunStatus.SUCCEEDED
 
 
 def queued_run_of(workspace_id: str, workflow_id: str) -> str:
