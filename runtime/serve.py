@@ -34,8 +34,13 @@ def reflex_environment(settings: Settings, setup_token: str | None = None, *, pr
     server processes in queue mode, and the one-time setup token while first-run setup is pending; with
     `prebuilt`, what serving the build needs."""
     env = dict(os.environ)
+    # Page states and uploads of each server under its own data dir: Reflex empties its states folder at
+    # start, which two servers sharing one (the checkout's `.states`, as `make cluster` would) race to do.
+    reflex_dir = settings.data_dir.resolve() / "reflex"
+    env["REFLEX_STATES_WORKDIR"] = str(reflex_dir / "states")
+    env["REFLEX_UPLOADED_FILES_DIR"] = str(reflex_dir / "uploaded_files")
     if prebuilt:
-        env.update(prebuilt_environment(settings))
+        env.update(prebuilt_environment())
     env.pop(SETUP_TOKEN_ENV, None)
     if setup_token:
         env[SETUP_TOKEN_ENV] = setup_token
@@ -49,20 +54,18 @@ def reflex_environment(settings: Settings, setup_token: str | None = None, *, pr
     return env
 
 
-def prebuilt_environment(settings: Settings) -> dict[str, str]:
+def prebuilt_environment() -> dict[str, str]:
     """What Reflex's production server needs to serve the frontend already built in `.web` (a container image).
 
     `reflex run --env prod` compiles the pages and rebuilds the frontend (`bun run export`) on every start,
     and its `--backend-only` mode never mounts the built pages. So, as `reflex run` does once its build is
     done, the server gets Reflex's (internal, reflex 0.10.1) switches to skip the compile and mount
-    `.web/build/client`; `REFLEX_BACKEND_ONLY` keeps it from re-linking shared assets, and its state and
-    upload folders go under the data dir, the one place an image keeps writable.
+    `.web/build/client`; `REFLEX_BACKEND_ONLY` keeps it from re-linking shared assets. (Its state and upload
+    folders are under the data dir, the one place an image keeps writable, as for every server.)
     """
-    reflex_dir = settings.data_dir.resolve() / "reflex"
     return {
         "REFLEX_ENV_MODE": "prod", "__REFLEX_SKIP_COMPILE": "true", "__REFLEX_MOUNT_FRONTEND_COMPILED_APP": "true",
-        "REFLEX_BACKEND_ONLY": "true", "REFLEX_STATES_WORKDIR": str(reflex_dir / "states"),
-        "REFLEX_UPLOADED_FILES_DIR": str(reflex_dir / "uploaded_files"),
+        "REFLEX_BACKEND_ONLY": "true",
     }  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from runtime.cluster import Cluster, ClusterPlan, running_cluster
 from runtime.config import Settings
-from runtime.serve import port_in_use
+from runtime.serve import PROJECT_ROOT, answers, port_in_use
 from runtime.store import Role, ensure_local_workspace, make_engine
 from runtime.webhooks import hook_url_for_node
 from runtime.workflows import import_workflow
@@ -36,6 +36,8 @@ from tests.processes import free_port, kill_group
 from tests.runtime.executor.test_in_process import document
 
 REDIS_URL = os.environ.get("TRELLIS_TEST_QUEUE_REDIS_URL", "redis://127.0.0.1:6379/12")
+STALE_PAGE_STATE = PROJECT_ROOT / ".states" / "left-by-an-earlier-run.pkl"
+"""Reflex empties its page-state folder at start: two web processes sharing the checkout's raced to."""
 LOAD = 60
 """Webhook calls of the load, half to each web process."""
 
@@ -96,6 +98,9 @@ def world(make_pg_database: PgDatabases, tmp_path_factory: pytest.TempPathFactor
         for name, value in env.items():
             patch.setenv(name, value)
         plan = ClusterPlan(Settings(), tmp_path_factory.mktemp("cluster"), web_ports=two_free_ports(), web_workers=1)
+        STALE_PAGE_STATE.parent.mkdir(exist_ok=True)
+        STALE_PAGE_STATE.write_bytes(b"")  # as an earlier `make run` leaves them
+        stop.callback(STALE_PAGE_STATE.unlink, missing_ok=True)
         cluster = stop.enter_context(running_cluster(plan))
         (load_id, load_hook), (watched_id, watched_hook) = store_hooks(
             database_url, fetching(quick, "load"), fetching(held, "watched")
@@ -126,6 +131,13 @@ def runs_by_number(engine: sa.Engine, workflow_id: str) -> dict[int, list[tuple[
         for status, owner, attempts, payload in connection.execute(query, {"id": workflow_id}):
             by_number.setdefault(payload["body"]["n"], []).append((status, owner or "", attempts))
     return by_number
+
+
+def test_page_states_an_earlier_run_left_do_not_trip_the_web_processes(world: World) -> None:
+    # Both started (the fixture waited for them), and neither emptied the checkout's folder: each keeps its
+    # page states under its own data folder.
+    assert STALE_PAGE_STATE.exists()
+    assert all(answers(f"{web.url}/readyz") for web in world.cluster.of_kind("web"))
 
 
 def test_a_canvas_on_web_1_paints_a_run_started_on_web_2_live(world: World) -> None:
