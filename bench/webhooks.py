@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,8 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.pg_databases import PgDatabases  # noqa: E402
 
 PG_SERVER = os.environ.get("TRELLIS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TRELLIS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -276,16 +277,11 @@ def main() -> None:
 @contextlib.contextmanager
 def throwaway_database() -> Iterator[str]:
     """A new PostgreSQL database on PG_SERVER for one bench run, dropped afterwards; yields its URL."""
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    database = f"trellis_bench_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
+    databases = PgDatabases(PG_SERVER)
     try:
-        yield sa.make_url(PG_SERVER).set(database=database).render_as_string(hide_password=False)
+        yield databases()
     finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        admin.dispose()
+        databases.drop_all()
 
 
 if __name__ == "__main__":

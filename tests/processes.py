@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from runtime.cluster import TRELLIS, frontend_copy
-from runtime.serve import port_in_use
+from runtime.serve import log_tail, port_in_use
 
 READY_TIMEOUT_S = 600
 
@@ -54,8 +54,7 @@ def wait_for_ready_line(process: subprocess.Popen[bytes], output: Path, log: Pat
         if ready is not None:
             return tuple(printed[: ready + 1])
         time.sleep(0.2)
-    files = [path for path in dict.fromkeys([output, log]) if path.exists()]
-    written = "\n".join(path.read_text(errors="replace")[-4000:] for path in files)
+    written = "\n".join(log_tail(path) for path in dict.fromkeys([output, log]))
     pytest.fail(f"trellis serve did not become ready (exit {process.poll()}):\n{written}")
 
 

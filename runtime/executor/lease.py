@@ -110,12 +110,10 @@ class Leases:
         if not self.held:
             return
         # Judge only runs held before the UPDATE began: their claims committed before it, so it sees them.
-        judged, began = dict(self.held), time.monotonic()
-        alive = await asyncio.to_thread(self._extend)
+        judged = dict(self.held)
+        alive = await self._renew(judged)
         for run_id, held in judged.items():
-            if alive.get(run_id) == held.epoch:
-                held.confirmed_until = began + self.settings.lease_s
-            elif self.held.get(run_id) is held and not held.lost:
+            if alive.get(run_id) != held.epoch and self.held.get(run_id) is held and not held.lost:
                 log.warning("Lost the lease of run %s (another executor took it); stopping it here", run_id)
                 self.lose(run_id)
 
@@ -128,13 +126,20 @@ class Leases:
             return False
         if time.monotonic() < held.confirmed_until - self.settings.heartbeat_s:
             return True
-        began = time.monotonic()
-        alive = await asyncio.to_thread(self._extend, RUNS.c.id == run_id)
-        if alive.get(run_id) != held.epoch:
+        if (await self._renew({run_id: held}, RUNS.c.id == run_id)).get(run_id) != held.epoch:
             held.lost = True
             return False
-        held.confirmed_until = began + self.settings.lease_s
         return True
+
+    async def _renew(self, judged: dict[str, HeldRun], *only: sa.ColumnElement[bool]) -> dict[str, int]:
+        """Extend this owner's leases (those matching `only`); each of `judged` extended under its epoch is
+        surely this executor's for a lease from now. Returns `{run_id: epoch}` of those extended."""
+        began = time.monotonic()
+        alive = await asyncio.to_thread(self._extend, *only)
+        for run_id, held in judged.items():
+            if alive.get(run_id) == held.epoch:
+                held.confirmed_until = began + self.settings.lease_s
+        return alive
 
     def lose(self, run_id: str) -> None:
         """Stop `run_id` here without writing anything more for it."""

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
+import sqlalchemy as sa
 
 from runtime.store import ensure_database, make_engine
 from tests.api.conftest import REDIS_URL, Trellis, server_env
 from tests.api.helpers import echo
 from tests.loopback import LoopbackServer
+from tests.ops.conftest import through
 from tests.ops.tcp_proxy import TcpProxy
 from tests.processes import running_server
 
@@ -25,9 +26,8 @@ def trellis_without_redis(
     database_url = make_pg_database()
     ensure_database(database_url)
     slow = LoopbackServer()
-    redis_port = redis.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs["port"]
-    proxy = TcpProxy(redis_port)
-    proxied_redis = REDIS_URL.replace(f":{redis_port}/", f":{proxy.port}/")
+    proxy = TcpProxy(sa.make_url(REDIS_URL).port or 6379)
+    proxied_redis = through(proxy, REDIS_URL)
     data_dir = tmp_path_factory.mktemp("trellis-unavailable")
     engine = make_engine(database_url)
     with running_server(database_url, data_dir, server_env(database_url, secret_key, slow, proxied_redis)) as server:

@@ -48,7 +48,7 @@ def ops_server(make_pg_database, tmp_path_factory: pytest.TempPathFactory) -> It
     }  # fmt: skip
     pg_port, redis_port = sa.make_url(database_url).port or 5432, client.connection_pool.connection_kwargs["port"]
     database, redis_proxy = TcpProxy(pg_port), TcpProxy(redis_port)
-    proxied_redis = {"TRELLIS_REDIS_URL": REDIS_URL.replace(f":{redis_port}/", f":{redis_proxy.port}/")}
+    proxied_redis = {"TRELLIS_REDIS_URL": through(redis_proxy, REDIS_URL)}
     try:
         with running_server(through(database, database_url), data_dir, {**env, **proxied_redis}) as server:
             yield OpsServer(server.url, database, redis_proxy, env)
